@@ -144,4 +144,10 @@ export interface Snapshot {
   /** per `<kind>:<value>` how many times it happened (feeds Change.id) */
   occurrences: Record<string, number>;
   version: 1;
+  /**
+   * Set by the pipeline (not by detectChanges): the changes each recently seen event produced, keyed by
+   * the event's fingerprint, so an exact replay (Logic App retry, the same poll page twice) is re-planned
+   * with the same idempotency keys and the ledger reports it as a duplicate instead of silently vanishing.
+   */
+  recentEvents?: Array<{ fingerprint: string; changes: Change[] }>;
 }

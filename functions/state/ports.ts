@@ -19,7 +19,7 @@ export interface SnapshotStore {
   put(incidentKey: string, snapshot: Snapshot, etag: string | null): Promise<string>;
 }
 
-export type LedgerStatus = 'done' | 'failed';
+export type LedgerStatus = 'pending' | 'done' | 'failed';
 
 export interface LedgerEntry {
   idempotencyKey: string;
@@ -33,6 +33,8 @@ export interface LedgerEntry {
   attempts: number;
   error: string | null;
   updatedAt: string;
+  /** for 'pending' entries: ms since epoch when the claim lapses */
+  leaseUntil?: number;
 }
 
 export interface Ledger {
@@ -41,6 +43,14 @@ export interface Ledger {
   record(entry: LedgerEntry): Promise<void>;
   /** every entry (for reports and tests); adapters may page internally */
   list(): Promise<LedgerEntry[]>;
+  /**
+   * Take the right to deliver `entry.idempotencyKey` (status 'pending') so that two workers holding duplicate
+   * queue messages never both call the target. Atomic (create-if-absent, or ETag-conditional replace of a
+   * 'pending' entry whose lease, `leaseUntil` ms since epoch, has expired — a crashed worker's claim).
+   * Returns 'claimed', 'done' (already delivered: skip), 'failed' (gave up earlier) or 'busy' (another
+   * worker holds a live lease: re-queue and look again later).
+   */
+  claim(entry: LedgerEntry, leaseUntil: number): Promise<'claimed' | 'done' | 'failed' | 'busy'>;
 }
 
 export interface TicketStore {

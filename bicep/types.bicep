@@ -1,0 +1,33 @@
+metadata description = 'Types shared by main.bicep and its modules.'
+
+@export()
+@description('One receiver secret: the app setting the kit reads (env:NAME in playbooks/receivers.yaml) and the Key Vault secret behind it.')
+type receiverSecret = {
+  @description('Required. App setting name, e.g. JIRA_API_TOKEN.')
+  @minLength(1)
+  appSetting: string
+
+  @description('Required. Key Vault secret name (letters, digits and dashes), e.g. jira-api-token.')
+  @minLength(1)
+  @maxLength(127)
+  secretName: string
+}
+
+@export()
+@description('A Sentinel automation rule as rules/*.yaml describes it; main.bicep adds the RunPlaybook action.')
+type automationRule = {
+  @description('Required. Stable key of the rule; the resource name is derived from it.')
+  name: string
+
+  @description('Required. Name shown in Sentinel.')
+  displayName: string
+
+  @description('Required. Position among automation rules (1-1000).')
+  order: int
+
+  @description('Required. Key of the playbook (Logic App) the rule runs.')
+  playbook: string
+
+  @description('Required. Trigger and conditions, as the automationRules API takes them.')
+  triggeringLogic: object
+}

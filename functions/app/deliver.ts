@@ -1,0 +1,44 @@
+/**
+ * deliver — Storage Queue trigger on the deliveries queue. One message is one step. The handler never
+ * throws for a delivery failure: pipeline/deliver re-queues with a visibility delay (Retry-After) or
+ * poisons the step itself, so the host's own retry never duplicates the kit's accounting. A message
+ * that is not a delivery at all goes to the poison queue with the reason.
+ */
+import { app, type InvocationContext } from '@azure/functions';
+import { deliver } from '../pipeline/deliver.js';
+import type { QueuedDelivery } from '../state/ports.js';
+import { invocationLogger } from './log.js';
+import { appRuntime } from './runtime.js';
+
+export const DELIVERIES_QUEUE = 'deliveries';
+
+function asDelivery(message: unknown): QueuedDelivery | null {
+  const value = typeof message === 'string' ? safeJson(message) : message;
+  if (!value || typeof value !== 'object') return null;
+  const d = value as Partial<QueuedDelivery>;
+  if (!d.step || typeof d.step !== 'object' || typeof d.step.idempotencyKey !== 'string' || typeof d.attempt !== 'number') return null;
+  return d as QueuedDelivery;
+}
+
+function safeJson(s: string): unknown {
+  try {
+    return JSON.parse(s);
+  } catch {
+    return null;
+  }
+}
+
+export async function deliverHandler(message: unknown, context: InvocationContext): Promise<void> {
+  const log = invocationLogger(context);
+  const runtime = await appRuntime(log);
+  const delivery = asDelivery(message);
+  if (!delivery) {
+    log.error('queue message is not a delivery; moved to the poison queue');
+    const fake = { step: { idempotencyKey: 'malformed' }, attempt: 0 } as unknown as QueuedDelivery;
+    await runtime.stores.queue.poison(fake, `malformed message: ${JSON.stringify(message).slice(0, 500)}`);
+    return;
+  }
+  await deliver(delivery, { ...runtime.deliverDeps, log });
+}
+
+app.storageQueue('deliver', { queueName: DELIVERIES_QUEUE, connection: 'AzureWebJobsStorage', handler: deliverHandler });

@@ -1,0 +1,40 @@
+/**
+ * The Function App's process-wide runtime: config and templates loaded and compiled once per process
+ * (cold start), state from app settings (identity-based in Azure), one runtime shared by every
+ * invocation. Built lazily so a broken setting fails the first invocation with a clear error instead
+ * of crashing the host at import time.
+ */
+import { resolve } from 'node:path';
+import { loadKitOrThrow } from '../config/load.js';
+import type { Logger } from '../core/log.js';
+import { createRuntime, type KitRuntime, type KitRuntimeOptions } from '../pipeline/kit.js';
+import { stateFromEnvironment } from '../state/azure/index.js';
+import type { StateStores } from '../state/ports.js';
+
+export interface AppRuntime extends KitRuntime {
+  stores: StateStores;
+}
+
+let cached: Promise<AppRuntime> | null = null;
+let override: ((log: Logger) => Promise<AppRuntime>) | null = null;
+
+export function appRuntime(log: Logger): Promise<AppRuntime> {
+  if (override) return override(log);
+  cached ??= (async () => {
+    const env = process.env;
+    const kit = await loadKitOrThrow(resolve(env.SPK_PLAYBOOKS_DIR ?? 'playbooks'));
+    const stores = await stateFromEnvironment(env);
+    const options: KitRuntimeOptions = { outboxDir: resolve(env.SPK_OUTBOX_DIR ?? '/tmp/spk-outbox'), env, log };
+    return { ...createRuntime(kit, stores, options), stores };
+  })();
+  cached.catch(() => {
+    cached = null; // a failed start is retried by the next invocation
+  });
+  return cached;
+}
+
+/** tests: run the real handlers on a runtime they built (Azurite stores, a temp outbox, fake connectors) */
+export function setAppRuntimeForTests(factory: ((log: Logger) => Promise<AppRuntime>) | null): void {
+  override = factory;
+  cached = null;
+}

@@ -1,0 +1,57 @@
+/** `spk validate`: config, templates and automation rules, every problem as `file:line:col message`. */
+import { parseArgs } from 'node:util';
+import { readdir, readFile } from 'node:fs/promises';
+import { join, resolve, relative, sep } from 'node:path';
+import { loadKit } from '../config/load.js';
+import { KitError } from '../core/errors.js';
+import { ruleFromYaml } from '../core/automation-rules.js';
+import { parse as parseYaml } from 'yaml';
+import { renderStep } from '../render/engine.js';
+import { sampleSteps } from './samples.js';
+import type { CliIo } from './io.js';
+
+export async function validateCommand(argv: string[], io: CliIo): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { config: { type: 'string', default: 'playbooks' }, rules: { type: 'string', default: 'rules' }, help: { type: 'boolean', default: false } },
+    strict: true,
+  });
+  if (values.help) {
+    io.stdout('usage: spk validate [--config DIR] [--rules DIR]\nChecks playbooks, receivers, exclusions, templates and automation rules.\nexit: 0 valid, 1 problems found (each printed as file:line:col message)');
+    return 0;
+  }
+  const kit = await loadKit(resolve(io.cwd, values.config!), { cwd: io.cwd });
+  const problems: KitError[] = [...kit.problems];
+
+  // Render every template used by a playbook for every seed moment, so runtime template errors show up here.
+  if (kit.templates && kit.problems.length === 0) {
+    for (const step of sampleSteps(kit.config)) {
+      try {
+        renderStep(kit.templates, step, { receiverName: step.receiver, ticket: null });
+      } catch (e) {
+        if (e instanceof KitError) problems.push(e);
+        else throw e;
+      }
+    }
+  }
+
+  const rulesDir = resolve(io.cwd, values.rules!);
+  const ruleFiles = (await readdir(rulesDir).catch(() => [] as string[])).filter((f) => /\.ya?ml$/i.test(f)).sort();
+  for (const f of ruleFiles) {
+    const path = relative(io.cwd, join(rulesDir, f)).split(sep).join('/');
+    try {
+      ruleFromYaml(parseYaml(await readFile(join(rulesDir, f), 'utf8')), path);
+    } catch (e) {
+      if (e instanceof KitError) problems.push(e);
+      else problems.push(new KitError((e as Error).message, { kind: 'config', where: { file: path } }));
+    }
+  }
+
+  for (const p of problems) io.stderr(p.format());
+  if (problems.length > 0) {
+    io.stderr(`${problems.length} problem(s)`);
+    return 1;
+  }
+  io.stdout(`valid: ${kit.config.playbooks.length} playbooks, ${Object.keys(kit.config.receivers).length} receivers, ${ruleFiles.length} automation rules`);
+  return 0;
+}

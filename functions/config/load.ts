@@ -1,0 +1,104 @@
+/**
+ * Reads the customisation folder (playbooks/*.yaml, receivers.yaml, exclusions.yaml, templates/**)
+ * and returns the validated config, the compiled templates and every problem found — all of them,
+ * so `spk validate` can list each as file:line:col.
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import { join, relative, sep } from 'node:path';
+import { KitError } from '../core/errors.js';
+import { crossCheck, EMPTY_EXCLUSIONS, parseExclusionsFile, parsePlaybookFile, parseReceiversFile, type KitConfig } from '../core/config.js';
+import type { ReceiverKind } from '../core/config-schema.js';
+import type { PlaybookConfig } from '../core/config-schema.js';
+import { compileTemplates, hasTemplate, type TemplateSet } from '../render/engine.js';
+import type { TemplateFile } from '../render/types.js';
+
+export const RECEIVERS_FILE = 'receivers.yaml';
+export const EXCLUSIONS_FILE = 'exclusions.yaml';
+/** receiver kinds with a real connector in this version; the others always write to the outbox */
+export const LIVE_KINDS: ReadonlySet<ReceiverKind> = new Set<ReceiverKind>(['teams', 'jira']);
+
+export interface LoadedKit {
+  /** folder the config was read from (the one holding receivers.yaml) */
+  dir: string;
+  config: KitConfig;
+  templates: TemplateSet | null;
+  problems: KitError[];
+}
+
+async function walk(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  for (const e of entries) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) out.push(...(await walk(p)));
+    else out.push(p);
+  }
+  return out.sort();
+}
+
+const display = (cwd: string, p: string) => relative(cwd, p).split(sep).join('/');
+
+export async function loadKit(playbooksDir: string, options: { cwd?: string } = {}): Promise<LoadedKit> {
+  const cwd = options.cwd ?? process.cwd();
+  const problems: KitError[] = [];
+  const files = await readdir(playbooksDir).catch((e: NodeJS.ErrnoException) => {
+    problems.push(new KitError(`cannot read the playbooks folder: ${e.code ?? e.message}`, { kind: 'config', where: { file: display(cwd, playbooksDir) } }));
+    return [] as string[];
+  });
+
+  let receivers: KitConfig['receivers'] = {};
+  let exclusions = EMPTY_EXCLUSIONS;
+  const playbooks: PlaybookConfig[] = [];
+  const receiversPath = join(playbooksDir, RECEIVERS_FILE);
+  for (const name of files.sort()) {
+    if (!/\.ya?ml$/i.test(name)) continue;
+    const full = join(playbooksDir, name);
+    const source = await readFile(full, 'utf8');
+    const file = { path: display(cwd, full), source };
+    if (name === RECEIVERS_FILE) receivers = parseReceiversFile(file, problems);
+    else if (name === EXCLUSIONS_FILE) exclusions = parseExclusionsFile(file, problems);
+    else {
+      const pb = parsePlaybookFile(file, problems);
+      if (pb) playbooks.push(pb);
+    }
+  }
+  if (files.length > 0 && !files.includes(RECEIVERS_FILE)) {
+    problems.push(new KitError(`missing ${RECEIVERS_FILE}: playbooks need receivers`, { kind: 'config', where: { file: display(cwd, receiversPath) } }));
+  }
+
+  const templatesDir = join(playbooksDir, 'templates');
+  const templateFiles: TemplateFile[] = [];
+  for (const p of await walk(templatesDir)) {
+    if (!p.endsWith('.hbs')) continue;
+    templateFiles.push({ path: relative(templatesDir, p).split(sep).join('/'), source: await readFile(p, 'utf8') });
+  }
+  let templates: TemplateSet | null = null;
+  try {
+    templates = compileTemplates(templateFiles);
+  } catch (e) {
+    if (e instanceof KitError) {
+      const where = e.where?.file ? { ...e.where, file: display(cwd, join(playbooksDir, e.where.file.replace(/^templates\//, 'templates/'))) } : e.where;
+      problems.push(new KitError(e.message, { kind: 'template', cause: e, ...(where ? { where } : {}) }));
+    } else throw e;
+  }
+
+  const config: KitConfig = { receivers, playbooks, exclusions };
+  problems.push(
+    ...crossCheck(config, {
+      liveKinds: LIVE_KINDS,
+      receiversFile: display(cwd, receiversPath),
+      ...(templates ? { hasTemplate: (kind, name) => hasTemplate(templates!, kind, name) } : {}),
+    }),
+  );
+  return { dir: playbooksDir, config, templates, problems };
+}
+
+/** for entry points that cannot run with a broken config: one error listing every problem */
+export async function loadKitOrThrow(playbooksDir: string, options: { cwd?: string } = {}): Promise<LoadedKit & { templates: TemplateSet }> {
+  const kit = await loadKit(playbooksDir, options);
+  if (kit.problems.length > 0 || !kit.templates) {
+    const lines = kit.problems.map((p) => p.format());
+    throw new KitError(`the playbooks folder has ${kit.problems.length} problem(s):\n${lines.join('\n')}`, { kind: 'config' });
+  }
+  return kit as LoadedKit & { templates: TemplateSet };
+}

@@ -1,0 +1,211 @@
+/**
+ * Parsing of the customisation files (YAML text → validated config) with every problem reported as
+ * `file:line:col message`. Pure: the caller reads the files (functions/config/load.ts).
+ */
+import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
+import type { z } from 'zod';
+import { KitError } from './errors.js';
+import {
+  exclusionsFileSchema,
+  isTicketKind,
+  playbookSchema,
+  receiversFileSchema,
+  type Exclusions,
+  type PlaybookConfig,
+  type ReceiverConfig,
+} from './config-schema.js';
+
+export interface KitConfig {
+  receivers: Record<string, ReceiverConfig>;
+  playbooks: PlaybookConfig[];
+  exclusions: Exclusions;
+}
+
+export interface SourceFile {
+  /** path as it should appear in messages, e.g. "playbooks/receivers.yaml" */
+  path: string;
+  source: string;
+}
+
+export const EMPTY_EXCLUSIONS: Exclusions = { devices: [], users: [], groups: [] };
+
+interface Located {
+  doc: Document;
+  lines: LineCounter;
+}
+
+function parseYaml(file: SourceFile, problems: KitError[]): (Located & { value: unknown }) | null {
+  const lines = new LineCounter();
+  const doc = parseDocument(file.source, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    for (const err of doc.errors) {
+      const pos = lines.linePos(err.pos[0]);
+      problems.push(
+        new KitError(`YAML: ${err.message.split('\n')[0]}`, {
+          kind: 'config',
+          where: { file: file.path, line: pos.line, column: pos.col },
+        }),
+      );
+    }
+    return null;
+  }
+  return { doc, lines, value: doc.toJS({ maxAliasCount: 100 }) };
+}
+
+/** line/col of the YAML node at `path`, or of its nearest existing parent */
+export function locate(located: Located, path: ReadonlyArray<PropertyKey>): { line: number; column: number } {
+  for (let n = path.length; n >= 0; n--) {
+    const node = located.doc.getIn(path.slice(0, n) as unknown[], true);
+    if (isNode(node) && node.range) {
+      const pos = located.lines.linePos(node.range[0]);
+      return { line: pos.line, column: pos.col };
+    }
+  }
+  return { line: 1, column: 1 };
+}
+
+function zodProblems(file: SourceFile, located: Located, error: z.ZodError, prefix: ReadonlyArray<PropertyKey> = []): KitError[] {
+  return error.issues.map((issue) => {
+    const path = [...prefix, ...issue.path];
+    const where = locate(located, path);
+    const field = path.map(String).join('.');
+    return new KitError(`${field ? `${field}: ` : ''}${issue.message}`, {
+      kind: 'config',
+      where: { file: file.path, line: where.line, column: where.column, field },
+    });
+  });
+}
+
+export function parseReceiversFile(file: SourceFile, problems: KitError[]): Record<string, ReceiverConfig> {
+  const y = parseYaml(file, problems);
+  if (!y) return {};
+  const parsed = receiversFileSchema.safeParse(y.value);
+  if (!parsed.success) {
+    problems.push(...zodProblems(file, y, parsed.error));
+    return {};
+  }
+  return parsed.data.receivers;
+}
+
+export function parseExclusionsFile(file: SourceFile, problems: KitError[]): Exclusions {
+  const y = parseYaml(file, problems);
+  if (!y) return EMPTY_EXCLUSIONS;
+  const parsed = exclusionsFileSchema.safeParse(y.value ?? { exclusions: {} });
+  if (!parsed.success) {
+    problems.push(...zodProblems(file, y, parsed.error));
+    return EMPTY_EXCLUSIONS;
+  }
+  return parsed.data.exclusions;
+}
+
+export function parsePlaybookFile(file: SourceFile, problems: KitError[]): PlaybookConfig | null {
+  const y = parseYaml(file, problems);
+  if (!y) return null;
+  const parsed = playbookSchema.safeParse(y.value);
+  if (!parsed.success) {
+    problems.push(...zodProblems(file, y, parsed.error));
+    return null;
+  }
+  const base = file.path.split('/').pop()!.replace(/\.ya?ml$/i, '');
+  const config = { ...parsed.data, name: parsed.data.name ?? base, file: file.path } as PlaybookConfig;
+  (config as PlaybookConfig & { [LOCATED]?: Located })[LOCATED] = y;
+  return config;
+}
+
+const LOCATED = Symbol('located');
+
+function locateIn(playbook: PlaybookConfig, path: ReadonlyArray<PropertyKey>) {
+  const y = (playbook as PlaybookConfig & { [LOCATED]?: Located })[LOCATED];
+  return y ? locate(y, path) : { line: 1, column: 1 };
+}
+
+/** Endpoint field per kind whose presence means "deliver for real" (absent: outbox). */
+export function endpointOf(receiver: ReceiverConfig): string | undefined {
+  switch (receiver.kind) {
+    case 'teams':
+      return receiver.webhookUrl;
+    case 'slack':
+      return receiver.webhookUrl ?? receiver.botToken;
+    case 'email':
+      return receiver.acsEndpoint;
+    case 'sms':
+      return receiver.acsEndpoint ?? receiver.twilioAccountSid;
+    case 'voice':
+      return receiver.twilioAccountSid;
+    case 'jira':
+      return receiver.baseUrl;
+    case 'servicenow':
+      return receiver.instanceUrl;
+    case 'azuredevops':
+      return receiver.organizationUrl;
+    case 'zendesk':
+    case 'freshservice':
+      return receiver.baseUrl;
+    case 'pagerduty':
+      return receiver.routingKey;
+  }
+}
+
+export interface CrossCheckOptions {
+  /** does a template <name> exist for receiver kind <kind>? */
+  hasTemplate?: (kind: ReceiverConfig['kind'], name: string) => boolean;
+  /** receiver kinds that have a real (HTTP) connector; others must deliver to the outbox */
+  liveKinds?: ReadonlySet<ReceiverConfig['kind']>;
+  receiversFile?: string;
+}
+
+/** Checks that need more than one file: every step names a receiver of the right kind with a template. */
+export function crossCheck(config: KitConfig, options: CrossCheckOptions = {}): KitError[] {
+  const problems: KitError[] = [];
+  const seen = new Map<string, string>();
+  for (const pb of config.playbooks) {
+    const other = seen.get(pb.name);
+    if (other) {
+      problems.push(
+        new KitError(`playbook name "${pb.name}" is also used by ${other}`, { kind: 'config', where: { file: pb.file, ...locateIn(pb, ['name']), field: 'name' } }),
+      );
+    }
+    seen.set(pb.name, pb.file);
+    pb.steps.forEach((step, i) => {
+      const names = 'notify' in step ? (Array.isArray(step.notify) ? step.notify : [step.notify]) : [step.ticket];
+      const field = 'notify' in step ? 'notify' : 'ticket';
+      names.forEach((name, j) => {
+        const path = 'notify' in step && Array.isArray(step.notify) ? ['steps', i, field, j] : ['steps', i, field];
+        const at = { file: pb.file, ...locateIn(pb, path), field: path.join('.') };
+        const receiver = config.receivers[name];
+        if (!receiver) {
+          const known = Object.keys(config.receivers).sort().join(', ') || 'none';
+          problems.push(new KitError(`unknown receiver "${name}" (receivers: ${known})`, { kind: 'config', where: at }));
+          return;
+        }
+        if (field === 'ticket' && !isTicketKind(receiver.kind)) {
+          problems.push(new KitError(`receiver "${name}" is a ${receiver.kind} receiver; ticket steps need jira, servicenow, azuredevops, zendesk, freshservice or pagerduty`, { kind: 'config', where: at }));
+          return;
+        }
+        if (field === 'notify' && isTicketKind(receiver.kind)) {
+          problems.push(new KitError(`receiver "${name}" is a ${receiver.kind} ticket receiver; use a ticket: step for it`, { kind: 'config', where: at }));
+          return;
+        }
+        if (options.hasTemplate && !options.hasTemplate(receiver.kind, step.template)) {
+          const tplAt = { file: pb.file, ...locateIn(pb, ['steps', i, 'template']), field: `steps.${i}.template` };
+          problems.push(
+            new KitError(`no template "${step.template}" for ${receiver.kind} (expected playbooks/templates/${receiver.kind}/${step.template}.hbs)`, { kind: 'config', where: tplAt }),
+          );
+        }
+      });
+    });
+  }
+  if (options.liveKinds) {
+    for (const [name, receiver] of Object.entries(config.receivers)) {
+      if (endpointOf(receiver) && !options.liveKinds.has(receiver.kind)) {
+        problems.push(
+          new KitError(`receiver "${name}": the ${receiver.kind} connector can only write to the outbox in this version; remove its endpoint/credentials to use the outbox`, {
+            kind: 'config',
+            where: { file: options.receiversFile ?? 'playbooks/receivers.yaml', field: `receivers.${name}` },
+          }),
+        );
+      }
+    }
+  }
+  return problems;
+}

@@ -1,0 +1,43 @@
+/**
+ * Runs deliver over the queue until it is empty: what the Functions host does with the queue trigger,
+ * for the CLI and the tests. Re-queued messages (Retry-After) are waited for by polling the queue's
+ * visibility, never by sleeping inside deliver.
+ */
+import type { DeliveryOutcome } from '../core/delivery.js';
+import { deliver, type DeliverDeps } from './deliver.js';
+
+export interface DrainOptions {
+  batchSize?: number;
+  visibilityTimeoutMs?: number;
+  /** give up waiting for delayed messages after this long */
+  timeoutMs?: number;
+  pollMs?: number;
+  /** called for every outcome as it happens (progress lines) */
+  onOutcome?: (o: DeliveryOutcome) => void;
+  /** test hook: simulate a worker crash after the connector succeeded but before the message is deleted */
+  afterDeliver?: (o: DeliveryOutcome) => Promise<void> | void;
+}
+
+export async function drainQueue(deps: DeliverDeps, options: DrainOptions = {}): Promise<DeliveryOutcome[]> {
+  const outcomes: DeliveryOutcome[] = [];
+  const deadline = Date.now() + (options.timeoutMs ?? 120_000);
+  const batch = options.batchSize ?? 16;
+  const visibility = options.visibilityTimeoutMs ?? 60_000;
+  const queue = deps.stores.queue;
+  for (;;) {
+    const messages = await queue.receive(batch, visibility);
+    if (messages.length === 0) {
+      if ((await queue.approximateCount()) === 0) return outcomes;
+      if (Date.now() > deadline) throw new Error(`queue not drained within ${options.timeoutMs ?? 120_000} ms (delayed messages remain)`);
+      await new Promise((r) => setTimeout(r, options.pollMs ?? 100));
+      continue;
+    }
+    for (const m of messages) {
+      const o = await deliver(m.delivery, deps);
+      outcomes.push(o);
+      options.onOutcome?.(o);
+      await options.afterDeliver?.(o);
+      await queue.delete(m);
+    }
+  }
+}

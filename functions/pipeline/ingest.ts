@@ -1,0 +1,119 @@
+/**
+ * Ingest: raw trigger body or Graph resource → changes → planned steps enqueued → snapshot saved.
+ * Every entry point (dispatch, poll, the CLI) runs this one function, so the demo and the tests run
+ * the real pipeline.
+ *
+ * Order matters (design invariant 1): steps are enqueued BEFORE the snapshot that hides their change is
+ * saved. A crash in between means the change is seen again and re-enqueued with the same idempotency
+ * key, and the ledger drops the duplicate. A lost ETag race (invariant 5) re-reads and re-diffs.
+ */
+import { createHash } from 'node:crypto';
+import type { KitConfig } from '../core/config.js';
+import type { DeliveryStep } from '../core/delivery.js';
+import { detectChanges } from '../core/detect-changes.js';
+import { KitError } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+import { silentLogger } from '../core/log.js';
+import { matchPlaybooks } from '../core/match.js';
+import type { Change, IncidentEvent, Snapshot } from '../core/model.js';
+import { parseEvent } from '../core/parse-event.js';
+import { planSteps } from '../core/plan.js';
+import type { StateStores } from '../state/ports.js';
+
+export interface IngestDeps {
+  stores: Pick<StateStores, 'snapshots' | 'queue'>;
+  config: KitConfig;
+  now?: () => Date;
+  log?: Logger;
+  /** test hook: runs after the steps are enqueued and before the snapshot is saved */
+  afterEnqueue?: () => Promise<void> | void;
+}
+
+export interface IngestResult {
+  incidentKey: string;
+  source: IncidentEvent['incident']['source'];
+  changes: Change[];
+  playbooks: string[];
+  steps: DeliveryStep[];
+  /** the event is older than what this source already reported */
+  stale: boolean;
+  /** the exact event was seen before: its steps were re-planned with the same keys */
+  replay: boolean;
+}
+
+const MAX_RACE_RETRIES = 5;
+const RECENT_EVENTS = 20;
+
+/** Canonical JSON (sorted keys) so that key order in a re-sent body does not change the fingerprint. */
+function canonical(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+}
+
+export function eventFingerprint(raw: unknown): string {
+  return createHash('sha256').update(canonical(raw)).digest('hex').slice(0, 32);
+}
+
+export async function ingest(raw: unknown, deps: IngestDeps): Promise<IngestResult> {
+  const log = deps.log ?? silentLogger;
+  const now = deps.now ?? (() => new Date());
+  const event = parseEvent(raw);
+  const incident = event.incident;
+  const fingerprint = eventFingerprint(raw);
+
+  // steps enqueued in every round: a lost race may have enqueued some already, and they are real
+  const enqueued = new Map<string, DeliveryStep>();
+  for (let round = 1; ; round++) {
+    const stored = await deps.stores.snapshots.get(incident.key);
+    const prev = stored?.snapshot ?? null;
+    const known = prev?.recentEvents?.find((e) => e.fingerprint === fingerprint);
+
+    let changes: Change[];
+    let next: Snapshot;
+    let stale = false;
+    if (known) {
+      // An exact replay: plan the same steps again so the ledger, not silence, says "duplicate".
+      changes = known.changes;
+      next = prev!;
+    } else {
+      const detected = detectChanges(prev, event);
+      changes = detected.changes;
+      next = detected.next;
+      stale = detected.stale;
+    }
+
+    const matches = matchPlaybooks(deps.config.playbooks, incident, changes);
+    const steps = planSteps(deps.config, incident, matches, now());
+    for (const step of steps) {
+      await deps.stores.queue.enqueue({ step, attempt: 1 });
+      enqueued.set(step.idempotencyKey, step);
+      log.info('step enqueued', { incidentKey: step.incidentKey, playbook: step.playbook, receiver: step.receiver, idempotencyKey: step.idempotencyKey, attempt: 1 });
+    }
+    await deps.afterEnqueue?.();
+
+    const result: IngestResult = {
+      incidentKey: incident.key,
+      source: incident.source,
+      changes,
+      playbooks: matches.map((m) => m.playbook.name),
+      steps: [...enqueued.values()],
+      stale,
+      replay: Boolean(known),
+    };
+    if (known || stale) return result;
+
+    const recent = [...(prev?.recentEvents ?? []), { fingerprint, changes }].slice(-RECENT_EVENTS);
+    try {
+      await deps.stores.snapshots.put(incident.key, { ...next, recentEvents: recent }, stored?.etag ?? null);
+      return result;
+    } catch (e) {
+      if (e instanceof KitError && e.kind === 'conflict' && round < MAX_RACE_RETRIES) {
+        log.warn('snapshot write lost a race; re-reading and re-diffing', { incidentKey: incident.key, attempt: round });
+        continue;
+      }
+      throw e;
+    }
+  }
+}

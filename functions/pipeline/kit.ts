@@ -1,0 +1,47 @@
+/**
+ * Wiring shared by every entry point: a loaded kit (config + templates) and a set of state stores
+ * become the dependencies of ingest and deliver. Entry points choose the stores and the outbox folder;
+ * nothing else differs between the Function App, the CLI and the tests.
+ */
+import type { LoadedKit } from '../config/load.js';
+import type { Logger } from '../core/log.js';
+import { connectorCache, type ConnectorOptions } from '../connectors/registry.js';
+import type { Connector } from '../connectors/types.js';
+import type { ReceiverConfig } from '../core/config-schema.js';
+import { renderStep, type TemplateSet } from '../render/engine.js';
+import type { StateStores } from '../state/ports.js';
+import type { DeliverDeps } from './deliver.js';
+import type { IngestDeps } from './ingest.js';
+
+export interface KitRuntimeOptions extends ConnectorOptions {
+  log?: Logger;
+  now?: () => Date;
+  maxAttempts?: number;
+  /** replace the connector for a receiver (tests, fault injection) */
+  connectorFor?: (name: string, receiver: ReceiverConfig) => Connector;
+  afterDelivered?: DeliverDeps['afterDelivered'];
+}
+
+export interface KitRuntime {
+  ingestDeps: IngestDeps;
+  deliverDeps: DeliverDeps;
+}
+
+export function createRuntime(kit: LoadedKit & { templates: TemplateSet }, stores: StateStores, options: KitRuntimeOptions): KitRuntime {
+  const now = options.now ?? (() => new Date());
+  const templates = kit.templates;
+  const connectorFor = options.connectorFor ?? connectorCache(options);
+  return {
+    ingestDeps: { stores, config: kit.config, now, ...(options.log ? { log: options.log } : {}) },
+    deliverDeps: {
+      stores,
+      receivers: kit.config.receivers,
+      render: (step, ticket) => renderStep(templates, step, { receiverName: step.receiver, ticket, now: now() }),
+      connectorFor,
+      now: () => now().getTime(),
+      ...(options.log ? { log: options.log } : {}),
+      ...(options.maxAttempts ? { maxAttempts: options.maxAttempts } : {}),
+      ...(options.afterDelivered ? { afterDelivered: options.afterDelivered } : {}),
+    },
+  };
+}
