@@ -1,5 +1,5 @@
 metadata name = 'Kit Function App'
-metadata description = 'The kit\'s Function App on Flex Consumption (Linux, Node 20) with a system-assigned identity, identity-based storage, Entra-only telemetry, Key Vault references for every receiver secret, and the data-plane roles its identity needs.'
+metadata description = 'The kit\'s Function App on Flex Consumption (Linux, Node 20) with a system-assigned identity, identity-based storage, Entra-only telemetry and Key Vault references for every receiver secret. Its data-plane roles are in appAccess.bicep.'
 
 import { receiverSecret } from '../types.bicep'
 
@@ -46,15 +46,6 @@ param instanceMemoryMB int = 2048
 @description('Optional. Tags for every resource.')
 param tags object = {}
 
-// Built-in role definition ids (the same in every tenant).
-var roles = {
-  storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
-  storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
-  storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
-  keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6'
-  monitoringMetricsPublisher: '3913510d-42f4-4b42-8a58-6bfd4f1f4b5a'
-}
-
 resource storage 'Microsoft.Storage/storageAccounts@2025-01-01' existing = {
   name: storageAccountName
 }
@@ -63,9 +54,6 @@ resource appInsights 'Microsoft.Insights/components@2020-02-02' existing = {
   name: appInsightsName
 }
 
-resource vault 'Microsoft.KeyVault/vaults@2024-11-01' existing = {
-  name: keyVaultName
-}
 
 resource plan 'Microsoft.Web/serverfarms@2024-11-01' = {
   name: planName
@@ -93,7 +81,7 @@ var baseSettings = [
 var secretSettings = [
   for s in receiverSecrets: {
     name: s.appSetting
-    value: '@Microsoft.KeyVault(VaultName=${vault.name};SecretName=${s.secretName})'
+    value: '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=${s.secretName})'
   }
 ]
 
@@ -149,62 +137,6 @@ resource scmPublishing 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2
   parent: functionApp
   name: 'scm'
   properties: { allow: false }
-}
-
-// Role assignment names are guid(scope, app, role): deterministic, so a re-deployment updates rather than duplicates.
-resource blobOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(storage.id, functionApp.id, roles.storageBlobDataOwner)
-  scope: storage
-  properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataOwner)
-    principalId: functionApp.identity.principalId
-    principalType: 'ServicePrincipal'
-    description: 'Function host storage (leases, keys) and the Flex Consumption deployment package.'
-  }
-}
-
-resource queueContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(storage.id, functionApp.id, roles.storageQueueDataContributor)
-  scope: storage
-  properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageQueueDataContributor)
-    principalId: functionApp.identity.principalId
-    principalType: 'ServicePrincipal'
-    description: 'The deliveries queue: dispatch enqueues, deliver dequeues.'
-  }
-}
-
-resource tableContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(storage.id, functionApp.id, roles.storageTableDataContributor)
-  scope: storage
-  properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageTableDataContributor)
-    principalId: functionApp.identity.principalId
-    principalType: 'ServicePrincipal'
-    description: 'Snapshots, delivery ledger, tickets and watermarks.'
-  }
-}
-
-resource secretsUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(vault.id, functionApp.id, roles.keyVaultSecretsUser)
-  scope: vault
-  properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultSecretsUser)
-    principalId: functionApp.identity.principalId
-    principalType: 'ServicePrincipal'
-    description: 'Resolves the Key Vault references of receiver secrets.'
-  }
-}
-
-resource metricsPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(appInsights.id, functionApp.id, roles.monitoringMetricsPublisher)
-  scope: appInsights
-  properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.monitoringMetricsPublisher)
-    principalId: functionApp.identity.principalId
-    principalType: 'ServicePrincipal'
-    description: 'Entra-authenticated telemetry (local auth is off on the component).'
-  }
 }
 
 @description('Name of the Function App.')

@@ -2,7 +2,7 @@
  * Parsing of the customisation files (YAML text → validated config) with every problem reported as
  * `file:line:col message`. Pure: the caller reads the files (functions/config/load.ts).
  */
-import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
+import { LineCounter, parseDocument, isMap, isNode, isScalar, type Document } from 'yaml';
 import type { z } from 'zod';
 import { KitError } from './errors.js';
 import {
@@ -26,6 +26,9 @@ export interface SourceFile {
   path: string;
   source: string;
 }
+
+/** where each receivers object came from, so cross-file checks can point at a receiver's line */
+const RECEIVER_LOCATIONS = new WeakMap<object, { file: string; located: Located }>();
 
 export const EMPTY_EXCLUSIONS: Exclusions = { devices: [], users: [], groups: [] };
 
@@ -64,8 +67,29 @@ export function locate(located: Located, path: ReadonlyArray<PropertyKey>): { li
   return { line: 1, column: 1 };
 }
 
+/** position of the key `key` inside the map at `path` (for "unknown field" messages) */
+function locateKey(located: Located, path: ReadonlyArray<PropertyKey>, key: string): { line: number; column: number } | null {
+  const map = located.doc.getIn(path as unknown[], true);
+  if (!isMap(map)) return null;
+  for (const pair of map.items) {
+    if (isScalar(pair.key) && String(pair.key.value) === key && pair.key.range) {
+      const pos = located.lines.linePos(pair.key.range[0]);
+      return { line: pos.line, column: pos.col };
+    }
+  }
+  return null;
+}
+
 function zodProblems(file: SourceFile, located: Located, error: z.ZodError, prefix: ReadonlyArray<PropertyKey> = []): KitError[] {
-  return error.issues.map((issue) => {
+  return error.issues.flatMap((issue) => {
+    if (issue.code === 'unrecognized_keys') {
+      const path = [...prefix, ...issue.path];
+      return issue.keys.map((key) => {
+        const where = locateKey(located, path, key) ?? locate(located, path);
+        const field = [...path.map(String), key].join('.');
+        return new KitError(`${field}: unknown field "${key}"`, { kind: 'config', where: { file: file.path, line: where.line, column: where.column, field } });
+      });
+    }
     const path = [...prefix, ...issue.path];
     const where = locate(located, path);
     const field = path.map(String).join('.');
@@ -84,7 +108,9 @@ export function parseReceiversFile(file: SourceFile, problems: KitError[]): Reco
     problems.push(...zodProblems(file, y, parsed.error));
     return {};
   }
-  return parsed.data.receivers;
+  const receivers = parsed.data.receivers;
+  RECEIVER_LOCATIONS.set(receivers, { file: file.path, located: y });
+  return receivers;
 }
 
 export function parseExclusionsFile(file: SourceFile, problems: KitError[]): Exclusions {
@@ -196,12 +222,14 @@ export function crossCheck(config: KitConfig, options: CrossCheckOptions = {}): 
     });
   }
   if (options.liveKinds) {
+    const origin = RECEIVER_LOCATIONS.get(config.receivers);
     for (const [name, receiver] of Object.entries(config.receivers)) {
       if (endpointOf(receiver) && !options.liveKinds.has(receiver.kind)) {
+        const pos = origin ? (locateKey(origin.located, ['receivers'], name) ?? { line: 1, column: 1 }) : {};
         problems.push(
           new KitError(`receiver "${name}": the ${receiver.kind} connector can only write to the outbox in this version; remove its endpoint/credentials to use the outbox`, {
             kind: 'config',
-            where: { file: options.receiversFile ?? 'playbooks/receivers.yaml', field: `receivers.${name}` },
+            where: { file: origin?.file ?? options.receiversFile ?? 'playbooks/receivers.yaml', ...pos, field: `receivers.${name}` },
           }),
         );
       }

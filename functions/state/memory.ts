@@ -30,11 +30,11 @@ import {
   visibilitySeconds,
   type PoisonEntry,
 } from './azure/encoding.js';
-import { checkLedgerEntry, checkTicketRef, checkWatermarkValue } from './azure/values.js';
+import { checkLease, checkLedgerEntry, checkTicketRef, checkWatermarkValue, claimBlockedBy, mayReplace } from './azure/values.js';
 import type { InspectableDeliveryQueue } from './azure/queue.js';
 
 export interface MemoryStateOptions {
-  /** milliseconds since the epoch; tests move it forward instead of sleeping */
+  /** milliseconds since the epoch, for queue visibility and ledger leases; tests move it instead of sleeping */
   now?: () => number;
 }
 
@@ -51,7 +51,7 @@ export function createMemoryStores(options: MemoryStateOptions = {}): MemoryStat
   const now = options.now ?? Date.now;
   return {
     snapshots: memorySnapshotStore(),
-    ledger: memoryLedger(),
+    ledger: memoryLedger(now),
     tickets: memoryTicketStore(),
     watermarks: memoryWatermarkStore(),
     queue: memoryDeliveryQueue(now),
@@ -92,23 +92,34 @@ function memorySnapshotStore(): SnapshotStore {
   };
 }
 
-function memoryLedger(): Ledger {
+function memoryLedger(now: () => number): Ledger {
   const rows = new Map<string, string>();
+  const read = (idempotencyKey: string): LedgerEntry | null => {
+    const json = rows.get(idempotencyKey);
+    return json === undefined ? null : (JSON.parse(json) as LedgerEntry);
+  };
+  const write = (entry: LedgerEntry): void => {
+    const json = JSON.stringify(entry);
+    checkJsonSize(`ledger entry ${entry.idempotencyKey}`, json);
+    rows.set(entry.idempotencyKey, json);
+  };
   return {
     async get(idempotencyKey) {
       checkId('idempotencyKey', idempotencyKey);
-      const json = rows.get(idempotencyKey);
-      return json === undefined ? null : (JSON.parse(json) as LedgerEntry);
+      return read(idempotencyKey);
     },
     async record(entry) {
       checkLedgerEntry(entry);
-      const json = JSON.stringify(entry);
-      checkJsonSize(`ledger entry ${entry.idempotencyKey}`, json);
-      const existing = rows.get(entry.idempotencyKey);
-      if (existing !== undefined && entry.status === 'failed' && (JSON.parse(existing) as LedgerEntry).status === 'done') {
-        return;
-      }
-      rows.set(entry.idempotencyKey, json);
+      if (mayReplace(read(entry.idempotencyKey)?.status, entry.status)) write(entry);
+    },
+    async claim(entry, leaseUntil) {
+      checkLedgerEntry(entry);
+      checkLease(leaseUntil);
+      const existing = read(entry.idempotencyKey);
+      const blocked = existing ? claimBlockedBy(existing, now()) : null;
+      if (blocked) return blocked;
+      write({ ...entry, status: 'pending', leaseUntil });
+      return 'claimed';
     },
     async list() {
       return [...rows.values()].map((json) => JSON.parse(json) as LedgerEntry);

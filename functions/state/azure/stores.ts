@@ -40,6 +40,8 @@ export type AzureStateOptions = (ConnectionStringAccess | IdentityAccess) & {
   queueName?: string;
   /** default true: create the tables and queues when missing (idempotent, safe under races) */
   createIfMissing?: boolean;
+  /** the clock ledger leases are judged by; default Date.now */
+  now?: () => number;
 };
 
 export interface AzureStateStores extends StateStores {
@@ -98,7 +100,7 @@ export async function createAzureStores(options: AzureStateOptions): Promise<Azu
 
   return {
     snapshots: tableSnapshotStore(tables.snapshots),
-    ledger: tableLedger(tables.ledger),
+    ledger: tableLedger(tables.ledger, options.now ?? Date.now),
     tickets: tableTicketStore(tables.tickets),
     watermarks: tableWatermarkStore(tables.watermarks),
     queue: storageDeliveryQueue(queue, poisonQueue),
@@ -174,7 +176,7 @@ async function ensureQueue(queue: QueueClient): Promise<void> {
  */
 export async function stateFromEnvironment(
   env: Record<string, string | undefined> = process.env,
-  extra: Pick<AzureStateOptions, 'tablePrefix' | 'queueName' | 'createIfMissing'> = {},
+  extra: Pick<AzureStateOptions, 'tablePrefix' | 'queueName' | 'createIfMissing' | 'now'> = {},
 ): Promise<AzureStateStores> {
   const accountName = env[STORAGE_ACCOUNT_SETTING]?.trim();
   if (accountName) {

@@ -9,7 +9,7 @@ import type { TicketRef } from '../../core/delivery.js';
 import type { Ledger, LedgerEntry, SnapshotStore, StoredSnapshot, TicketStore, WatermarkStore } from '../ports.js';
 import { checkId, checkJsonSize, encodeKey, fromChunks, toChunks } from './encoding.js';
 import { statusOf, toKitError } from './errors.js';
-import { checkLedgerEntry, checkTicketRef, checkWatermarkValue } from './values.js';
+import { checkLease, checkLedgerEntry, checkTicketRef, checkWatermarkValue, claimBlockedBy, mayReplace, type ClaimResult } from './values.js';
 
 type Entity = TableEntityResult<Record<string, unknown>>;
 
@@ -96,46 +96,82 @@ export function tableSnapshotStore(table: TableClient): SnapshotStore {
   };
 }
 
-export function tableLedger(table: TableClient): Ledger {
+export function tableLedger(table: TableClient, now: () => number): Ledger {
+  const what = (idempotencyKey: string): string => `ledger entry ${idempotencyKey}`;
+  const read = async (idempotencyKey: string): Promise<{ entity: Entity; entry: LedgerEntry } | null> => {
+    const entity = await readEntity(table, encodeKey(idempotencyKey), LEDGER_ROW, what(idempotencyKey));
+    if (!entity || !isFor(entity, idempotencyKey)) return null;
+    return { entity, entry: parseJson<LedgerEntry>(entity, what(idempotencyKey)) };
+  };
+  const entityFor = (entry: LedgerEntry): Record<string, unknown> & { partitionKey: string; rowKey: string } => {
+    const json = JSON.stringify(entry);
+    checkJsonSize(what(entry.idempotencyKey), json);
+    return {
+      partitionKey: encodeKey(entry.idempotencyKey),
+      rowKey: LEDGER_ROW,
+      id: entry.idempotencyKey,
+      status: entry.status,
+      ...toChunks(json),
+    };
+  };
+  /**
+   * Read, decide, write under the row's ETag (or create-if-absent), and start over when another
+   * writer got in between; `decide` returns what to write, or a result to stop with.
+   */
+  const conditionalWrite = async <T>(
+    idempotencyKey: string,
+    decide: (existing: LedgerEntry | null) => { write: LedgerEntry; result: T } | { result: T },
+  ): Promise<T> => {
+    for (let attempt = 0; attempt < LEDGER_WRITE_ATTEMPTS; attempt++) {
+      const existing = await read(idempotencyKey);
+      const decision = decide(existing?.entry ?? null);
+      if (!('write' in decision)) return decision.result;
+      const entity = entityFor(decision.write);
+      try {
+        if (existing) await table.updateEntity(entity, 'Replace', { etag: etagOf(existing.entity, what(idempotencyKey)) });
+        else await table.createEntity(entity);
+        return decision.result;
+      } catch (error) {
+        const status = statusOf(error);
+        if (status === 409 || status === 412 || status === 404) continue;
+        throw toKitError(`write ${what(idempotencyKey)} to table ${table.tableName}`, error);
+      }
+    }
+    throw new KitError(`${what(idempotencyKey)}: lost ${LEDGER_WRITE_ATTEMPTS} write races in a row`, {
+      kind: 'conflict',
+      statusCode: 412,
+    });
+  };
+
   return {
     async get(idempotencyKey) {
       checkId('idempotencyKey', idempotencyKey);
-      const what = `ledger entry ${idempotencyKey}`;
-      const entity = await readEntity(table, encodeKey(idempotencyKey), LEDGER_ROW, what);
-      if (!entity || !isFor(entity, idempotencyKey)) return null;
-      return parseJson<LedgerEntry>(entity, what);
+      return (await read(idempotencyKey))?.entry ?? null;
     },
 
     async record(entry) {
       checkLedgerEntry(entry);
-      const what = `ledger entry ${entry.idempotencyKey}`;
-      const json = JSON.stringify(entry);
-      checkJsonSize(what, json);
-      const partitionKey = encodeKey(entry.idempotencyKey);
-      const entity = { partitionKey, rowKey: LEDGER_ROW, id: entry.idempotencyKey, status: entry.status, ...toChunks(json) };
-      // Read-check-write under the row's ETag, so a 'failed' from a slow retry can never land
-      // on top of a 'done' that another worker wrote in between.
-      for (let attempt = 0; attempt < LEDGER_WRITE_ATTEMPTS; attempt++) {
-        const existing = await readEntity(table, partitionKey, LEDGER_ROW, what);
-        if (existing && existing['status'] === 'done' && entry.status === 'failed') return;
-        try {
-          if (existing) await table.updateEntity(entity, 'Replace', { etag: etagOf(existing, what) });
-          else await table.createEntity(entity);
-          return;
-        } catch (error) {
-          const status = statusOf(error);
-          if (status === 409 || status === 412 || status === 404) continue;
-          throw toKitError(`record ${what} in table ${table.tableName}`, error);
-        }
-      }
-      throw new KitError(`${what}: lost ${LEDGER_WRITE_ATTEMPTS} write races in a row`, { kind: 'conflict', statusCode: 412 });
+      // conditional, so a 'failed' from a slow retry never lands on a 'done' written in between
+      await conditionalWrite(entry.idempotencyKey, (existing) =>
+        mayReplace(existing?.status, entry.status) ? { write: entry, result: undefined } : { result: undefined },
+      );
+    },
+
+    async claim(entry, leaseUntil) {
+      checkLedgerEntry(entry);
+      checkLease(leaseUntil);
+      return conditionalWrite<ClaimResult>(entry.idempotencyKey, (existing) => {
+        const blocked = existing ? claimBlockedBy(existing, now()) : null;
+        if (blocked) return { result: blocked };
+        return { write: { ...entry, status: 'pending', leaseUntil }, result: 'claimed' };
+      });
     },
 
     async list() {
       const entries: LedgerEntry[] = [];
       try {
         for await (const entity of table.listEntities<Record<string, unknown>>()) {
-          entries.push(parseJson<LedgerEntry>(entity as Entity, `ledger entry ${String(entity['id'])}`));
+          entries.push(parseJson<LedgerEntry>(entity as Entity, what(String(entity['id']))));
         }
       } catch (error) {
         throw toKitError(`list table ${table.tableName}`, error);

@@ -1,0 +1,142 @@
+import { describe, expect, it } from 'vitest';
+import { matchPlaybooks, triggerMatches } from '../../functions/core/match.js';
+import { idempotencyKey, planSteps, compactIncident, MAX_PLANNED_DESCRIPTION } from '../../functions/core/plan.js';
+import { globToRegExp, matchExclusions } from '../../functions/core/exclusions.js';
+import { playbookSchema, type PlaybookConfig, type Trigger } from '../../functions/core/config-schema.js';
+import type { KitConfig } from '../../functions/core/config.js';
+import type { Change } from '../../functions/core/model.js';
+import { makeIncident } from '../fixtures/incident.js';
+
+const change = (kind: Change['kind'], to: string | null, from: string | null = null, n = 1): Change => ({
+  kind,
+  from,
+  to,
+  id: `${kind}:${(to ?? from ?? '').toLowerCase()}#${n}`,
+});
+
+function playbook(name: string, on: Record<string, unknown>, steps: unknown[] = [{ ticket: 'soc-jira' }]): PlaybookConfig {
+  return { ...playbookSchema.parse({ on, steps }), name, file: `playbooks/${name}.yaml` };
+}
+
+describe('trigger matching', () => {
+  it.each<[string, Trigger, Change, boolean]>([
+    ['owner to Defender Experts, any case', { ownerChangedTo: 'defender experts' }, change('owner', 'Defender Experts'), true],
+    ['owner to Customer is not Defender Experts', { ownerChangedTo: 'Defender Experts' }, change('owner', 'Customer'), false],
+    ['owner list', { ownerChangedTo: ['Customer', 'Defender Experts'] }, change('owner', 'Customer'), true],
+    ['owner cleared does not match', { ownerChangedTo: 'Customer' }, change('owner', null, 'Customer'), false],
+    ['status to Closed', { statusChangedTo: 'Closed' }, change('status', 'Closed', 'Active'), true],
+    ['status to Active is not Closed', { statusChangedTo: 'Closed' }, change('status', 'Active', 'New'), false],
+    ['tag added', { tagAdded: 'Awaiting Customer Action' }, change('tag-added', 'awaiting customer action'), true],
+    ['another tag added', { tagAdded: 'Awaiting Customer Action' }, change('tag-added', 'USB'), false],
+    ['tag removed', { tagRemoved: 'Awaiting Customer Action' }, change('tag-removed', null, 'Awaiting Customer Action'), true],
+    ['severity raised across the floor', { severityRaisedTo: 'High' }, change('severity', 'High', 'Medium'), true],
+    ['severity already above the floor', { severityRaisedTo: 'Medium' }, change('severity', 'High', 'Medium'), false],
+    ['severity lowered', { severityRaisedTo: 'Medium' }, change('severity', 'Low', 'High'), false],
+    ['classification any', { classificationSet: true }, change('classification', 'TruePositive'), true],
+    ['determination by value', { classificationSet: ['malware'] }, change('determination', 'Malware'), true],
+    ['classification other value', { classificationSet: ['FalsePositive'] }, change('classification', 'TruePositive'), false],
+  ])('%s', (_name, on, c, expected) => {
+    expect(triggerMatches(on, c)).toBe(expected);
+  });
+});
+
+describe('playbook matching', () => {
+  const incident = makeIncident({ severity: 'Medium', provider: 'Microsoft Defender XDR' });
+  const playbooks = [
+    playbook('customer', { ownerChangedTo: 'Customer' }),
+    playbook('customer-high', { ownerChangedTo: 'Customer', severityAtLeast: 'High' }),
+    playbook('graph-only', { ownerChangedTo: 'Customer', source: 'graph' }),
+    playbook('xdr-only', { statusChangedTo: 'Closed', provider: 'microsoft defender xdr' }),
+    playbook('disabled', { ownerChangedTo: 'Customer' }),
+    playbook('title', { statusChangedTo: 'Closed', titleMatches: '^ransom' }),
+  ];
+  playbooks[4]!.enabled = false;
+
+  it('fires on triggers and honours every filter', () => {
+    const m = matchPlaybooks(playbooks, incident, [change('owner', 'Customer'), change('status', 'Closed', 'Active')]);
+    expect(m.map((x) => x.playbook.name)).toEqual(['customer', 'xdr-only']);
+    expect(m[0]!.changes.map((c) => c.kind)).toEqual(['owner']);
+  });
+
+  it('matches nothing when no change fires a trigger', () => {
+    expect(matchPlaybooks(playbooks, incident, [change('tag-added', 'USB')])).toEqual([]);
+  });
+});
+
+describe('planning', () => {
+  const config: KitConfig = {
+    receivers: {
+      'soc-teams': { kind: 'teams' },
+      'soc-jira': { kind: 'jira', project: 'SOC', issueType: 'Task', doneTransition: 'Done', labels: [] },
+    },
+    playbooks: [
+      playbook('awaiting', { tagAdded: 'Awaiting Customer Action' }, [
+        { notify: ['soc-teams'], template: 'incident-change' },
+        { ticket: 'soc-jira' },
+      ]),
+      playbook('closed', { statusChangedTo: 'Closed' }, [{ ticket: 'soc-jira', action: 'resolve' }]),
+    ],
+    exclusions: { devices: ['SRV-DC*'], users: [], groups: [] },
+  };
+  const now = new Date('2026-11-26T10:00:00Z');
+
+  it('plans one step per receiver with a deterministic key', () => {
+    const incident = makeIncident();
+    const changes = [change('tag-added', 'Awaiting Customer Action')];
+    const matches = matchPlaybooks(config.playbooks, incident, changes);
+    const a = planSteps(config, incident, matches, now);
+    const b = planSteps(config, incident, matches, new Date('2027-01-01T00:00:00Z'));
+    expect(a.map((s) => [s.receiver, s.stepType, s.ticketAction])).toEqual([
+      ['soc-teams', 'notify', null],
+      ['soc-jira', 'ticket', 'upsert'],
+    ]);
+    expect(a.map((s) => s.idempotencyKey)).toEqual(b.map((s) => s.idempotencyKey));
+    expect(a[1]!.idempotencyKey).toBe(idempotencyKey(incident.key, 'awaiting', 'soc-jira', ['tag-added:awaiting customer action#1']));
+    expect(a.every((s) => !s.guidanceOnly)).toBe(true);
+  });
+
+  it('gives a repeat of the same move a new key', () => {
+    const incident = makeIncident();
+    const first = planSteps(config, incident, matchPlaybooks(config.playbooks, incident, [change('status', 'Closed', 'Active', 1)]), now);
+    const second = planSteps(config, incident, matchPlaybooks(config.playbooks, incident, [change('status', 'Closed', 'Active', 2)]), now);
+    expect(first[0]!.idempotencyKey).not.toBe(second[0]!.idempotencyKey);
+  });
+
+  it('marks every step guidance-only when an excluded device is involved', () => {
+    const incident = makeIncident({ devices: [{ name: 'srv-dc01.contoso.com', id: null }] });
+    const steps = planSteps(config, incident, matchPlaybooks(config.playbooks, incident, [change('tag-added', 'Awaiting Customer Action')]), now);
+    expect(steps.every((s) => s.guidanceOnly)).toBe(true);
+    expect(steps[0]!.exclusionMatches).toEqual(['device:srv-dc01.contoso.com (SRV-DC*)']);
+  });
+
+  it('keeps the queued incident small whatever an attacker put in it', () => {
+    const huge = 'A'.repeat(1_000_000);
+    const incident = makeIncident({ description: huge, title: huge, tags: Array.from({ length: 500 }, (_, i) => `t${i}`) });
+    const compact = compactIncident(incident);
+    expect(compact.description.length).toBeLessThanOrEqual(MAX_PLANNED_DESCRIPTION + 1);
+    expect(JSON.stringify(compact).length).toBeLessThan(40_000);
+  });
+});
+
+describe('exclusions', () => {
+  it('globs are whole-value and case-insensitive; regex characters are literal', () => {
+    expect(globToRegExp('ot-*').test('OT-PLC-7')).toBe(true);
+    expect(globToRegExp('ot-*').test('prod-ot-1')).toBe(false);
+    expect(globToRegExp('a.b').test('axb')).toBe(false);
+    expect(globToRegExp('srv-??').test('srv-01')).toBe(true);
+  });
+
+  it('matches devices by host name, users by UPN, groups by name', () => {
+    const incident = makeIncident({
+      devices: [{ name: 'SRV-DC01.contoso.com', id: null }, { name: 'WS-1', id: null }],
+      users: [{ name: 'Break Glass', userPrincipalName: 'breakglass-01@contoso.com', objectId: null }],
+      groups: ['Domain Admins'],
+    });
+    expect(matchExclusions({ devices: ['srv-dc01'], users: ['breakglass-*@contoso.com'], groups: ['domain admins'] }, incident)).toEqual([
+      'device:SRV-DC01.contoso.com (srv-dc01)',
+      'user:breakglass-01@contoso.com (breakglass-*@contoso.com)',
+      'group:Domain Admins',
+    ]);
+    expect(matchExclusions({ devices: [], users: [], groups: [] }, incident)).toEqual([]);
+  });
+});

@@ -1,0 +1,462 @@
+/**
+ * The behaviour every StateStores adapter must show. memory.test.ts and azure.test.ts run this same
+ * suite, so the in-memory stores the other tests rely on cannot drift from what Azure does.
+ */
+import { describe, expect, it } from 'vitest';
+import { KitError } from '../../functions/core/errors.js';
+import type { Snapshot } from '../../functions/core/model.js';
+import type { TicketRef } from '../../functions/core/delivery.js';
+import type { LedgerEntry, QueuedDelivery, StateStores } from '../../functions/state/ports.js';
+import type { InspectableDeliveryQueue } from '../../functions/state/azure/queue.js';
+import { makeIncident, makeStep } from '../fixtures/incident.js';
+
+export interface StateHarness {
+  stores: StateStores & { queue: InspectableDeliveryQueue };
+  /** let queue time pass: the memory adapter moves its clock, Azure really waits */
+  passQueueTime(ms: number): Promise<void>;
+  /** move the clock ledger leases are judged by */
+  passLeaseTime(ms: number): void;
+  /** the lease clock's current reading */
+  leaseNow(): number;
+  /** put text on the deliveries queue as-is (another producer, an operator, a corrupted message) */
+  sendRaw(text: string): Promise<void>;
+}
+
+export function makeSnapshot(overrides: Partial<Snapshot['incident']> = {}, occurrences: Record<string, number> = {}): Snapshot {
+  const incident = makeIncident(overrides);
+  return {
+    incident,
+    tagsBySource: { sentinel: [...incident.tags] },
+    seenAt: { sentinel: incident.updatedAt ?? '2026-11-26T09:35:45.113Z' },
+    occurrences: { 'owner:defender experts': 1, ...occurrences },
+    version: 1,
+  };
+}
+
+export function makeEntry(overrides: Partial<LedgerEntry> = {}): LedgerEntry {
+  return {
+    idempotencyKey: 'b'.repeat(64),
+    status: 'done',
+    incidentKey: '12345',
+    receiver: 'soc-jira',
+    playbook: 'owner-defender-experts',
+    action: 'created',
+    ticketId: '10042',
+    outbox: null,
+    attempts: 1,
+    error: null,
+    updatedAt: '2026-11-26T09:36:01.000Z',
+    ...overrides,
+  };
+}
+
+function makeTicket(overrides: Partial<TicketRef> = {}): TicketRef {
+  return {
+    receiver: 'soc-jira',
+    incidentKey: '12345',
+    id: '10042',
+    key: 'SOC-42',
+    url: 'https://contoso.atlassian.net/browse/SOC-42',
+    state: 'open',
+    ...overrides,
+  };
+}
+
+function delivery(idempotencyKey: string, attempt = 1): QueuedDelivery {
+  return { step: makeStep({ idempotencyKey }), attempt };
+}
+
+async function rejection(promise: Promise<unknown>): Promise<KitError> {
+  const outcome = await promise.then(
+    () => null,
+    (error: unknown) => error,
+  );
+  expect(outcome).toBeInstanceOf(KitError);
+  return outcome as KitError;
+}
+
+/** Receive until something arrives, letting queue time pass in between; [] if nothing does within `withinMs`. */
+async function receiveWithin(harness: StateHarness, withinMs: number, visibilityTimeoutMs = 30_000) {
+  const step = 250;
+  for (let waited = 0; ; waited += step) {
+    const got = await harness.stores.queue.receive(1, visibilityTimeoutMs);
+    if (got.length > 0 || waited >= withinMs) return got;
+    await harness.passQueueTime(step);
+  }
+}
+
+/** Ids with every character PartitionKey/RowKey forbid, plus unicode and length. */
+export const AWKWARD_IDS = [
+  'a/b',
+  'a#b',
+  'a?b',
+  'a\\b',
+  'tab\there\nnewline',
+  'ctl\u0001\u001f\u007f\u009f',
+  'Ünïcødé 🛡️ 事件',
+  "quote'and\"double",
+  'x'.repeat(1024),
+  `${'y'.repeat(1000)}/#?`,
+];
+
+export function stateContract(adapter: string, create: () => Promise<StateHarness>): void {
+  describe(`${adapter} state stores: snapshots`, () => {
+    it('creates with a null etag, reads back the same snapshot and etag, and replaces with the current etag', async () => {
+      const { stores } = await create();
+      expect(await stores.snapshots.get('12345')).toBeNull();
+
+      const first = makeSnapshot();
+      const etag1 = await stores.snapshots.put('12345', first, null);
+      expect(await stores.snapshots.get('12345')).toEqual({ snapshot: first, etag: etag1 });
+
+      const second = makeSnapshot({ status: 'Closed', rawStatus: 'Closed' }, { 'status:closed': 1 });
+      const etag2 = await stores.snapshots.put('12345', second, etag1);
+      expect(etag2).not.toBe(etag1);
+      expect(await stores.snapshots.get('12345')).toEqual({ snapshot: second, etag: etag2 });
+    });
+
+    it('refuses a second create and a stale etag with a conflict, leaving the stored snapshot alone', async () => {
+      const { stores } = await create();
+      const original = makeSnapshot();
+      const etag1 = await stores.snapshots.put('12345', original, null);
+
+      const doubleCreate = await rejection(stores.snapshots.put('12345', makeSnapshot({ title: 'other' }), null));
+      expect(doubleCreate.kind).toBe('conflict');
+      expect(doubleCreate.statusCode).toBe(409);
+
+      const etag2 = await stores.snapshots.put('12345', makeSnapshot({ severity: 'Low' }), etag1);
+      const stale = await rejection(stores.snapshots.put('12345', makeSnapshot({ title: 'late writer' }), etag1));
+      expect(stale.kind).toBe('conflict');
+      expect(stale.statusCode).toBe(412);
+      expect(stale.retryable).toBe(true);
+
+      const stored = await stores.snapshots.get('12345');
+      expect(stored?.etag).toBe(etag2);
+      expect(stored?.snapshot.incident.severity).toBe('Low');
+    });
+
+    it('refuses a replace of a snapshot that does not exist', async () => {
+      const { stores } = await create();
+      const other = await stores.snapshots.put('other', makeSnapshot(), null);
+      const error = await rejection(stores.snapshots.put('missing', makeSnapshot(), other));
+      expect(error.kind).toBe('conflict');
+      expect(await stores.snapshots.get('missing')).toBeNull();
+    });
+
+    it('lets exactly one of many concurrent writers with the same etag win', async () => {
+      const { stores } = await create();
+      const etag = await stores.snapshots.put('12345', makeSnapshot(), null);
+      const writers = Array.from({ length: 8 }, (_, i) => makeSnapshot({ title: `writer ${i}` }));
+      const results = await Promise.allSettled(writers.map((snapshot) => stores.snapshots.put('12345', snapshot, etag)));
+
+      const winners = results.flatMap((result, i) => (result.status === 'fulfilled' ? [{ i, etag: result.value }] : []));
+      expect(winners).toHaveLength(1);
+      for (const result of results) {
+        if (result.status === 'rejected') expect((result.reason as KitError).kind).toBe('conflict');
+      }
+      const stored = await stores.snapshots.get('12345');
+      expect(stored?.etag).toBe(winners[0]?.etag);
+      expect(stored?.snapshot.incident.title).toBe(`writer ${winners[0]?.i}`);
+    });
+
+    it('lets exactly one of many concurrent creators win', async () => {
+      const { stores } = await create();
+      const results = await Promise.allSettled(
+        Array.from({ length: 6 }, (_, i) => stores.snapshots.put('new-incident', makeSnapshot({ title: `creator ${i}` }), null)),
+      );
+      expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(1);
+      expect(
+        results.every((result) => result.status === 'fulfilled' || (result.reason as KitError).kind === 'conflict'),
+      ).toBe(true);
+    });
+
+    it('keeps a snapshot with a very long description intact', async () => {
+      const { stores } = await create();
+      // several table properties' worth, with a surrogate pair on every chunk boundary candidate
+      const description = '🛡️ Raspberry Robin <b>&amp;</b> "USB" '.repeat(6_000);
+      const snapshot = makeSnapshot({ description });
+      const etag = await stores.snapshots.put('12345', snapshot, null);
+      const stored = await stores.snapshots.get('12345');
+      expect(stored?.snapshot.incident.description).toBe(description);
+      expect(stored).toEqual({ snapshot, etag });
+
+      // and shrinking it again leaves no tail of the longer version behind
+      const short = makeSnapshot({ description: 'short now' });
+      await stores.snapshots.put('12345', short, etag);
+      expect((await stores.snapshots.get('12345'))?.snapshot).toEqual(short);
+    });
+
+    it('rejects a snapshot too large for one entity with a validation error that says so', async () => {
+      const { stores } = await create();
+      const error = await rejection(stores.snapshots.put('12345', makeSnapshot({ description: 'x'.repeat(600_000) }), null));
+      expect(error.kind).toBe('validation');
+      expect(error.message).toMatch(/snapshot 12345 is \d+ characters .* at most 480000/);
+      expect(await stores.snapshots.get('12345')).toBeNull();
+    });
+  });
+
+  describe(`${adapter} state stores: ledger`, () => {
+    it('records, reads back and lists entries', async () => {
+      const { stores } = await create();
+      expect(await stores.ledger.get('b'.repeat(64))).toBeNull();
+      const entries = ['1', '2', '3'].map((n) => makeEntry({ idempotencyKey: n.repeat(64), ticketId: `1004${n}` }));
+      for (const entry of entries) await stores.ledger.record(entry);
+
+      expect(await stores.ledger.get('2'.repeat(64))).toEqual(entries[1]);
+      const listed = await stores.ledger.list();
+      expect(listed.sort((a, b) => a.idempotencyKey.localeCompare(b.idempotencyKey))).toEqual(entries);
+    });
+
+    it('never downgrades done, in any order, also when writes race', async () => {
+      const { stores } = await create();
+      const done = makeEntry({ status: 'done', attempts: 2 });
+      const failed = makeEntry({ status: 'failed', action: null, ticketId: null, attempts: 3, error: 'terminal 400' });
+      const released = makeEntry({ status: 'pending', action: null, ticketId: null, leaseUntil: 0 });
+
+      await stores.ledger.record(done);
+      await stores.ledger.record(failed);
+      await stores.ledger.record(released);
+      expect(await stores.ledger.get(done.idempotencyKey)).toEqual(done);
+
+      const key = 'c'.repeat(64);
+      await stores.ledger.record({ ...failed, idempotencyKey: key });
+      await stores.ledger.record({ ...done, idempotencyKey: key });
+      expect((await stores.ledger.get(key))?.status).toBe('done');
+
+      const raced = 'd'.repeat(64);
+      await Promise.all([
+        stores.ledger.record({ ...failed, idempotencyKey: raced }),
+        stores.ledger.record({ ...done, idempotencyKey: raced }),
+        stores.ledger.record({ ...failed, idempotencyKey: raced, attempts: 4 }),
+        stores.ledger.record({ ...released, idempotencyKey: raced }),
+      ]);
+      expect(await stores.ledger.get(raced)).toEqual({ ...done, idempotencyKey: raced });
+    });
+
+    it('lets the last writer win among entries that are not done', async () => {
+      const { stores } = await create();
+      await stores.ledger.record(makeEntry({ status: 'failed', attempts: 1, error: 'first' }));
+      await stores.ledger.record(makeEntry({ status: 'failed', attempts: 2, error: 'second' }));
+      expect(await stores.ledger.get('b'.repeat(64))).toMatchObject({ attempts: 2, error: 'second' });
+    });
+
+    it('claims once: busy while the lease lives, claimable after it lapses or is released', async () => {
+      const harness = await create();
+      const { ledger } = harness.stores;
+      const pending = makeEntry({ status: 'pending', action: null, ticketId: null });
+      const lease = harness.leaseNow() + 60_000;
+
+      expect(await ledger.claim(pending, lease)).toBe('claimed');
+      expect(await ledger.get(pending.idempotencyKey)).toMatchObject({ status: 'pending', leaseUntil: lease });
+      expect(await ledger.claim(pending, lease)).toBe('busy');
+
+      harness.passLeaseTime(60_001);
+      expect(await ledger.claim({ ...pending, attempts: 2 }, harness.leaseNow() + 60_000)).toBe('claimed');
+      expect(await ledger.get(pending.idempotencyKey)).toMatchObject({ status: 'pending', attempts: 2 });
+
+      await ledger.record({ ...pending, attempts: 2, leaseUntil: 0, error: 'retryable 503' });
+      expect(await ledger.claim({ ...pending, attempts: 3 }, harness.leaseNow() + 60_000)).toBe('claimed');
+    });
+
+    it('reports done and failed instead of claiming', async () => {
+      const { stores } = await create();
+      const lease = Date.now() + 60_000;
+      await stores.ledger.record(makeEntry({ idempotencyKey: 'done'.repeat(16), status: 'done' }));
+      await stores.ledger.record(makeEntry({ idempotencyKey: 'fail'.repeat(16), status: 'failed', error: 'gave up' }));
+      expect(await stores.ledger.claim(makeEntry({ idempotencyKey: 'done'.repeat(16), status: 'pending' }), lease)).toBe('done');
+      expect(await stores.ledger.claim(makeEntry({ idempotencyKey: 'fail'.repeat(16), status: 'pending' }), lease)).toBe('failed');
+      expect((await stores.ledger.get('done'.repeat(16)))?.status).toBe('done');
+    });
+
+    it('gives a fresh key to exactly one of many concurrent claimers', async () => {
+      const harness = await create();
+      const entry = makeEntry({ idempotencyKey: 'e'.repeat(64), status: 'pending' });
+      const results = await Promise.all(
+        Array.from({ length: 6 }, () => harness.stores.ledger.claim(entry, harness.leaseNow() + 60_000)),
+      );
+      expect(results.filter((result) => result === 'claimed')).toHaveLength(1);
+      expect(results.filter((result) => result === 'busy')).toHaveLength(5);
+    });
+
+    it('rejects an entry with an unknown status', async () => {
+      const { stores } = await create();
+      const error = await rejection(stores.ledger.record(makeEntry({ status: 'sent' as LedgerEntry['status'] })));
+      expect(error.kind).toBe('validation');
+      expect(error.where?.field).toBe('ledger.status');
+    });
+  });
+
+  describe(`${adapter} state stores: tickets and watermarks`, () => {
+    it('stores one ticket per receiver and incident, and updates it in place', async () => {
+      const { stores } = await create();
+      expect(await stores.tickets.get('soc-jira', '12345')).toBeNull();
+      const jira = makeTicket();
+      const servicenow = makeTicket({ receiver: 'soc-snow', id: 'a1b2c3', key: null, url: null });
+      await stores.tickets.put(jira);
+      await stores.tickets.put(servicenow);
+      expect(await stores.tickets.get('soc-jira', '12345')).toEqual(jira);
+      expect(await stores.tickets.get('soc-snow', '12345')).toEqual(servicenow);
+      expect(await stores.tickets.get('soc-jira', '99999')).toBeNull();
+
+      await stores.tickets.put({ ...jira, state: 'resolved' });
+      expect(await stores.tickets.get('soc-jira', '12345')).toEqual({ ...jira, state: 'resolved' });
+    });
+
+    it('sets, reads and overwrites watermarks, and refuses a value that does not fit', async () => {
+      const { stores } = await create();
+      expect(await stores.watermarks.get('graph-poll')).toBeNull();
+      await stores.watermarks.set('graph-poll', '2026-11-26T09:00:00.000Z');
+      await stores.watermarks.set('graph-poll', '2026-11-26T09:01:00.000Z');
+      await stores.watermarks.set('other', 'x');
+      expect(await stores.watermarks.get('graph-poll')).toBe('2026-11-26T09:01:00.000Z');
+      expect(await stores.watermarks.get('other')).toBe('x');
+
+      const error = await rejection(stores.watermarks.set('graph-poll', 'z'.repeat(40_000)));
+      expect(error.kind).toBe('validation');
+      expect(await stores.watermarks.get('graph-poll')).toBe('2026-11-26T09:01:00.000Z');
+    });
+  });
+
+  describe(`${adapter} state stores: awkward ids`, () => {
+    it('keeps every id apart and intact in every store, whatever characters it has', async () => {
+      const { stores } = await create();
+      const etags = new Map<string, string>();
+      for (const [i, id] of AWKWARD_IDS.entries()) {
+        etags.set(id, await stores.snapshots.put(id, makeSnapshot({ key: id, number: i }), null));
+        await stores.ledger.record(makeEntry({ idempotencyKey: id, incidentKey: id, attempts: i }));
+        await stores.tickets.put(makeTicket({ receiver: id, incidentKey: id, id: `T-${i}` }));
+        await stores.watermarks.set(id, `value ${i}`);
+      }
+      for (const [i, id] of AWKWARD_IDS.entries()) {
+        const snapshot = await stores.snapshots.get(id);
+        expect(snapshot?.snapshot.incident).toMatchObject({ key: id, number: i });
+        expect(snapshot?.etag).toBe(etags.get(id));
+        expect(await stores.ledger.get(id)).toMatchObject({ idempotencyKey: id, attempts: i });
+        expect(await stores.tickets.get(id, id)).toMatchObject({ id: `T-${i}` });
+        expect(await stores.watermarks.get(id)).toBe(`value ${i}`);
+      }
+      // a receiver/incident pair is not confused with its mirror image
+      expect(await stores.tickets.get(AWKWARD_IDS[0] as string, AWKWARD_IDS[1] as string)).toBeNull();
+      expect((await stores.ledger.list()).map((entry) => entry.idempotencyKey).sort()).toEqual([...AWKWARD_IDS].sort());
+    });
+
+    it('refuses ids that storage cannot hold faithfully, naming the field', async () => {
+      const { stores } = await create();
+      for (const bad of ['', 'x'.repeat(1025), 'lone \ud83d surrogate']) {
+        const error = await rejection(stores.snapshots.get(bad));
+        expect(error.kind).toBe('validation');
+        expect(error.message).toMatch(/^incidentKey: /);
+      }
+      const error = await rejection(stores.tickets.put(makeTicket({ receiver: '' })));
+      expect(error.where?.field).toBe('ticket.receiver');
+    });
+  });
+
+  describe(`${adapter} state stores: deliveries queue`, () => {
+    it('hands out what was enqueued, hides received messages, and forgets deleted ones', async () => {
+      const { stores } = await create();
+      const keys = ['1', '2', '3'].map((n) => n.repeat(64));
+      for (const key of keys) await stores.queue.enqueue(delivery(key));
+      expect(await stores.queue.approximateCount()).toBe(3);
+
+      const firstTwo = await stores.queue.receive(2, 30_000);
+      expect(firstTwo).toHaveLength(2);
+      const rest = await stores.queue.receive(10, 30_000);
+      expect(rest).toHaveLength(1);
+      const all = [...firstTwo, ...rest];
+      expect(all.map((message) => message.delivery.step.idempotencyKey).sort()).toEqual(keys);
+      expect(all.every((message) => message.dequeueCount === 1)).toBe(true);
+      expect(all[0]?.delivery).toEqual(delivery(all[0]?.delivery.step.idempotencyKey as string));
+
+      expect(await stores.queue.receive(10, 30_000)).toEqual([]);
+      expect(await stores.queue.approximateCount()).toBe(3);
+      for (const message of all) await stores.queue.delete(message);
+      expect(await stores.queue.approximateCount()).toBe(0);
+    });
+
+    it('keeps a delayed message hidden until its delay has passed', async () => {
+      const harness = await create();
+      await harness.stores.queue.enqueue(delivery('later'.padEnd(64, '0')), { delayMs: 3_600_000 });
+      await harness.stores.queue.enqueue(delivery('soon'.padEnd(64, '0')), { delayMs: 1_000 });
+      expect(await harness.stores.queue.receive(10, 30_000)).toEqual([]);
+      expect(await harness.stores.queue.approximateCount()).toBe(2);
+
+      const got = await receiveWithin(harness, 15_000);
+      expect(got.map((message) => message.delivery.step.idempotencyKey)).toEqual(['soon'.padEnd(64, '0')]);
+      expect(await harness.stores.queue.receive(10, 30_000)).toEqual([]);
+    });
+
+    it('brings back an undeleted message after its visibility timeout with a higher dequeueCount', async () => {
+      const harness = await create();
+      const queued = delivery('f'.repeat(64), 2);
+      await harness.stores.queue.enqueue(queued);
+      const [first] = await harness.stores.queue.receive(1, 1_000);
+      expect(first?.dequeueCount).toBe(1);
+      expect(first?.delivery).toEqual(queued);
+
+      const [again] = await receiveWithin(harness, 15_000, 30_000);
+      expect(again?.messageId).toBe(first?.messageId);
+      expect(again?.dequeueCount).toBe(2);
+
+      // the first receiver's pop receipt died with its visibility timeout
+      const stale = await rejection(harness.stores.queue.delete(first as NonNullable<typeof first>));
+      expect(stale.kind).toBe('conflict');
+      await harness.stores.queue.delete(again as NonNullable<typeof again>);
+      expect(await harness.stores.queue.approximateCount()).toBe(0);
+    });
+
+    it('parks poisoned deliveries with their reason', async () => {
+      const { stores } = await create();
+      const queued = delivery('a'.repeat(64), 5);
+      await stores.queue.poison(queued, 'terminal 400: project key SOC does not exist');
+      expect(await stores.queue.peekPoison(10)).toEqual([
+        { delivery: queued, reason: 'terminal 400: project key SOC does not exist' },
+      ]);
+      expect(await stores.queue.approximateCount()).toBe(0);
+    });
+
+    it('moves a message that is not a delivery to the poison queue instead of failing the receive', async () => {
+      const harness = await create();
+      const { queue } = harness.stores;
+      await harness.sendRaw('this is not base64!');
+      await harness.sendRaw(Buffer.from('{"hello":"world"}').toString('base64'));
+      await harness.sendRaw(Buffer.from('{not json').toString('base64'));
+      await queue.enqueue(delivery('9'.repeat(64)));
+
+      const received = await queue.receive(10, 30_000);
+      expect(received.map((message) => message.delivery.step.idempotencyKey)).toEqual(['9'.repeat(64)]);
+      expect(await queue.approximateCount()).toBe(1);
+
+      const entries = await queue.peekPoisonEntries(10);
+      expect(entries.map((entry) => entry.raw).sort()).toEqual(
+        ['this is not base64!', Buffer.from('{"hello":"world"}').toString('base64'), Buffer.from('{not json').toString('base64')].sort(),
+      );
+      expect(entries.every((entry) => entry.delivery === null)).toBe(true);
+      const reasons = entries.map((entry) => entry.reason).join('\n');
+      expect(reasons).toMatch(/not base64/);
+      expect(reasons).toMatch(/not JSON/);
+      expect(reasons).toMatch(/not a delivery: delivery.attempt/);
+      // the port's view only lists what can be retried as a delivery
+      expect(await queue.peekPoison(10)).toEqual([]);
+    });
+
+    it('rejects a delivery too large for a queue message, saying so', async () => {
+      const { stores } = await create();
+      const step = makeStep({ incident: makeIncident({ description: 'x'.repeat(60_000) }) });
+      const error = await rejection(stores.queue.enqueue({ step, attempt: 1 }));
+      expect(error.kind).toBe('validation');
+      expect(error.message).toMatch(/at most 65536 \(64 KiB\)/);
+      expect(error.where?.field).toBe('delivery.step.incident.description');
+      expect(await stores.queue.approximateCount()).toBe(0);
+    });
+
+    it('rejects malformed deliveries and arguments with validation errors', async () => {
+      const { stores } = await create();
+      expect((await rejection(stores.queue.enqueue({ step: makeStep(), attempt: 0 }))).where?.field).toBe('delivery.attempt');
+      expect((await rejection(stores.queue.enqueue(delivery('a'.repeat(64)), { delayMs: -5 }))).kind).toBe('validation');
+      expect((await rejection(stores.queue.receive(0, 1_000))).kind).toBe('validation');
+      expect((await rejection(stores.queue.receive(1, 0))).kind).toBe('validation');
+      expect(await stores.queue.approximateCount()).toBe(0);
+    });
+  });
+}
