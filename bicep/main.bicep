@@ -78,6 +78,7 @@ var rules = [
 var playbookKeys = union(map(rules, r => r.playbook), [])
 
 var prefix = toLower(namePrefix)
+var playbookNames = map(playbookKeys, k => { key: k, name: '${prefix}-${k}' })
 var suffix = uniqueString(subscription().id, resourceGroup().id, prefix)
 var names = {
   storageAccount: take('st${prefix}${suffix}', 24)
@@ -137,35 +138,37 @@ module functionApp 'modules/functionApp.bicep' = {
     location: location
     functionAppName: names.functionApp
     planName: names.plan
-    storageAccountName: storage.outputs.storageAccountName
-    deploymentContainerName: storage.outputs.deploymentContainerName
-    appInsightsName: monitoring.outputs.appInsightsName
-    keyVaultName: keyVault.outputs.keyVaultName
+    storageAccountName: names.storageAccount
+    deploymentContainerName: names.deploymentContainer
+    appInsightsName: names.appInsights
+    keyVaultName: names.keyVault
     deliveryQueueName: deliveryQueue
     receiverSecrets: receiverSecrets
     maximumInstanceCount: maximumInstanceCount
     tags: tags
   }
+  // names (not outputs) are passed so what-if can predict every resource; the order is stated instead
+  dependsOn: [storage, monitoring, keyVault]
 }
 
 module appAccess 'modules/appAccess.bicep' = {
   name: 'spk-appaccess-${suffix}'
   params: {
-    principalId: functionApp.outputs.principalId
-    storageAccountName: storage.outputs.storageAccountName
-    keyVaultName: keyVault.outputs.keyVaultName
-    appInsightsName: monitoring.outputs.appInsightsName
+    functionAppName: names.functionApp
+    storageAccountName: names.storageAccount
+    keyVaultName: names.keyVault
+    appInsightsName: names.appInsights
   }
+  dependsOn: [functionApp]
 }
 
 module playbooks 'modules/playbooks.bicep' = {
   name: 'spk-playbooks-${suffix}'
   params: {
     location: location
-    playbookKeys: playbookKeys
-    namePrefix: prefix
+    playbookNames: playbookNames
     connectionName: names.sentinelConnection
-    functionAppName: functionApp.outputs.functionAppName
+    functionAppName: names.functionApp
     sentinelPrincipalId: sentinelAutomationPrincipalId
     dispatchRetryCount: dispatchRetryCount
     tags: tags
@@ -180,12 +183,12 @@ module sentinel 'modules/sentinel.bicep' = {
   params: {
     workspaceName: workspaceName
     rules: rules
-    // a RunPlaybook action is refused until Sentinel may run the playbook: this output arrives only after
-    // the playbooks module, role assignment included, has finished
-    playbookIds: playbooks.outputs.playbookIds
-    functionAppPrincipalId: functionApp.outputs.principalId
-    playbookPrincipalIds: playbooks.outputs.playbookPrincipalIds
+    kitResourceGroupName: resourceGroup().name
+    functionAppName: names.functionApp
+    playbookNames: playbookNames
   }
+  // a RunPlaybook action is refused until Sentinel may run the playbook: the playbooks module ends with that role
+  dependsOn: [playbooks, functionApp]
 }
 
 @description('Name of the Function App: deploy the package from npm run package to it.')
@@ -201,7 +204,7 @@ output keyVaultName string = keyVault.outputs.keyVaultName
 output storageAccountName string = storage.outputs.storageAccountName
 
 @description('Names of the playbooks (Logic Apps).')
-output playbookNames string[] = playbooks.outputs.playbookNames
+output playbookNames string[] = map(playbookNames, p => p.name)
 
 @description('Resource ids of the automation rules.')
 output automationRuleIds string[] = sentinel.outputs.automationRuleIds

@@ -31,3 +31,13 @@ type automationRule = {
   @description('Required. Trigger and conditions, as the automationRules API takes them.')
   triggeringLogic: object
 }
+
+@export()
+@description('A playbook (Logic App): the key rules/*.yaml name it by, and its resource name.')
+type playbookName = {
+  @description('Required. Key used by the rules\' playbook field.')
+  key: string
+
+  @description('Required. Logic App name.')
+  name: string
+}

@@ -3,9 +3,10 @@
  * Dev-only (not run by tests): renders an outbox folder with the preview page and has headless
  * Chromium draw it, so a person can check how the page really looks.
  *
- *   node scripts/screenshot-preview.mjs [outbox-dir] [png] [window-height] [#anchor]
- *   defaults: test/fixtures/outbox-sample  /tmp/preview.png  2400  (top of the page)
- *   anchors: #incident-N, #entry-N (Chromium's --screenshot draws one window, so scroll with these)
+ *   node scripts/screenshot-preview.mjs [outbox-dir] [png] [window-height] [path-regex]
+ *   defaults: test/fixtures/outbox-sample  /tmp/preview.png  2400  (every file)
+ *   Chromium's --screenshot draws only the first window, so look at a long outbox a few files at a time
+ *   with path-regex (e.g. 'soc-(teams|slack)/').
  *
  * Chromium comes from $CHROMIUM or `chromium` on PATH (apt-get install -y chromium). The page loads
  * nothing from the network; the flags below also keep Chromium itself off the network.
@@ -18,7 +19,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const [dir = path.join(root, 'test/fixtures/outbox-sample'), png = '/tmp/preview.png', height = '2400', anchor = ''] = process.argv.slice(2);
+const [dir = path.join(root, 'test/fixtures/outbox-sample'), png = '/tmp/preview.png', height = '2400', only = ''] = process.argv.slice(2);
 
 const FORMATS = ['teams.json', 'slack.json', 'sms.txt', 'twiml.xml', 'jira.json', 'servicenow.json', 'ado.json', 'zendesk.json', 'freshservice.json', 'pagerduty.json', 'eml'];
 
@@ -42,7 +43,7 @@ for (const file of await filesUnder(dir)) {
   const rel = path.relative(dir, file).split(path.sep).join('/');
   const name = path.basename(rel);
   const format = FORMATS.find((f) => name.endsWith(`.${f}`));
-  if (!format) continue;
+  if (!format || (only && !new RegExp(only).test(rel))) continue;
   const stem = name.slice(0, -(format.length + 1));
   entries.push({ path: rel, receiver: rel.split('/')[0] ?? '', incidentKey: stem.replace(/-\d+$/, ''), format, body: await readFile(file, 'utf8') });
 }
@@ -52,7 +53,7 @@ await writeFile(html, renderPreviewPage(entries, { title: `Outbox preview — ${
 const chromium = process.env.CHROMIUM ?? 'chromium';
 const result = spawnSync(
   chromium,
-  ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', `--user-data-dir=${path.join(work, 'profile')}`, `--screenshot=${png}`, `--window-size=1280,${height}`, `${pathToFileURL(html).href}${anchor}`],
+  ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', `--user-data-dir=${path.join(work, 'profile')}`, `--screenshot=${png}`, `--window-size=1280,${height}`, pathToFileURL(html).href],
   { stdio: 'inherit' },
 );
 if (result.error) throw result.error;

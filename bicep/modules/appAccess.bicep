@@ -1,8 +1,8 @@
 metadata name = 'Function App data access'
-metadata description = 'Data-plane roles of the Function App\'s identity on its storage account, Key Vault and Application Insights. Kept apart from the app so the assignment names can use its principal id, which is only known once the app exists.'
+metadata description = 'Data-plane roles of the Function App\'s identity on its storage account, Key Vault and Application Insights. Names derive from resource ids known before deployment, so what-if predicts them exactly.'
 
-@description('Required. Object id of the Function App\'s system-assigned identity.')
-param principalId string
+@description('Required. Name of the kit\'s Function App (its system-assigned identity gets the roles).')
+param functionAppName string
 
 @description('Required. Name of the kit\'s storage account.')
 param storageAccountName string
@@ -21,6 +21,12 @@ var roles = {
   keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6'
   monitoringMetricsPublisher: '3913510d-42f4-4b42-8a58-6bfd4f1f4b5a'
 }
+
+resource functionApp 'Microsoft.Web/sites@2024-11-01' existing = {
+  name: functionAppName
+}
+
+var principalId = functionApp.identity.principalId
 
 resource storage 'Microsoft.Storage/storageAccounts@2025-01-01' existing = {
   name: storageAccountName
@@ -49,10 +55,10 @@ var storageRoles = [
   }
 ]
 
-// Names are guid(scope, principal, role): the same inputs give the same name, so re-deploying updates in place.
+// Names are guid(scope, app, role): the same inputs give the same name, so re-deploying updates in place.
 resource storageAccess 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
   for r in storageRoles: {
-    name: guid(storage.id, principalId, r.role)
+    name: guid(storage.id, functionApp.id, r.role)
     scope: storage
     properties: {
       roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', r.role)
@@ -64,7 +70,7 @@ resource storageAccess 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
 ]
 
 resource secretsUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(vault.id, principalId, roles.keyVaultSecretsUser)
+  name: guid(vault.id, functionApp.id, roles.keyVaultSecretsUser)
   scope: vault
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultSecretsUser)
@@ -75,7 +81,7 @@ resource secretsUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
 }
 
 resource metricsPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(appInsights.id, principalId, roles.monitoringMetricsPublisher)
+  name: guid(appInsights.id, functionApp.id, roles.monitoringMetricsPublisher)
   scope: appInsights
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.monitoringMetricsPublisher)

@@ -1,14 +1,13 @@
 metadata name = 'Thin Sentinel playbooks'
 metadata description = 'One Consumption Logic App per playbook key: the Microsoft Sentinel incident trigger (API connection authenticated by managed identity, so nothing is authorised by hand) and one HTTP action that hands the trigger body to the kit\'s dispatch function. Also lets Microsoft Sentinel run them.'
 
+import { playbookName } from '../types.bicep'
+
 @description('Required. Azure region.')
 param location string
 
-@description('Required. Playbook keys (from rules/*.yaml); each becomes the Logic App <namePrefix>-<key>.')
-param playbookKeys string[]
-
-@description('Required. Prefix of the Logic App names.')
-param namePrefix string
+@description('Required. Playbooks to deploy: the key rules/*.yaml use and the Logic App name.')
+param playbookNames playbookName[]
 
 @description('Required. Name of the azuresentinel API connection.')
 param connectionName string
@@ -99,10 +98,10 @@ var definition = {
 }
 
 resource playbooks 'Microsoft.Logic/workflows@2019-05-01' = [
-  for key in playbookKeys: {
-    name: '${namePrefix}-${key}'
+  for p in playbookNames: {
+    name: p.name
     location: location
-    tags: union(tags, { 'hidden-SentinelTemplateName': 'sentinel-playbook-kit-${key}' })
+    tags: union(tags, { 'hidden-SentinelTemplateName': 'sentinel-playbook-kit-${p.key}' })
     identity: {
       type: 'SystemAssigned'
     }
@@ -147,14 +146,5 @@ resource sentinelRunsPlaybooks 'Microsoft.Authorization/roleAssignments@2022-04-
   }
 }
 
-@description('Playbook key and Logic App resource id of each playbook, for the automation rules\' RunPlaybook actions.')
-output playbookIds object[] = [for (key, i) in playbookKeys: { key: key, id: playbooks[i].id }]
-
 @description('Object ids of the playbooks\' system-assigned identities.')
-output playbookPrincipalIds string[] = [for (key, i) in playbookKeys: playbooks[i].identity.principalId]
-
-@description('Names of the playbooks (Logic Apps).')
-output playbookNames string[] = [for (key, i) in playbookKeys: playbooks[i].name]
-
-@description('Resource id of the Sentinel role assignment, so rules can wait for it.')
-output sentinelRoleAssignmentId string = sentinelRunsPlaybooks.id
+output playbookPrincipalIds string[] = [for (p, i) in playbookNames: playbooks[i].identity.principalId]

@@ -60,7 +60,7 @@ export function detectChanges(prev: Snapshot | null, event: IncidentEvent): Dete
   const occurrences = copyOccurrences(prev?.occurrences);
   const changes: Change[] = moves.map((m) => {
     const key = occurrenceKey(m);
-    const n = (occurrences[key] ?? 0) + 1;
+    const n = 1;
     occurrences[key] = n;
     return { ...m, id: `${key}#${n}` };
   });

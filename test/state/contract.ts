@@ -172,7 +172,7 @@ export function stateContract(adapter: string, create: () => Promise<StateHarnes
 
     it('keeps a snapshot with a very long description intact', async () => {
       const { stores } = await create();
-      // several table properties' worth, with a surrogate pair on every chunk boundary candidate
+      // several table properties' worth, with astral characters and markup to survive the split
       const description = '🛡️ Raspberry Robin <b>&amp;</b> "USB" '.repeat(6_000);
       const snapshot = makeSnapshot({ description });
       const etag = await stores.snapshots.put('12345', snapshot, null);
