@@ -95,8 +95,8 @@ var deliveryQueue = 'deliveries'
 var queueNames = [deliveryQueue, '${deliveryQueue}-poison']
 var tableNames = ['snapshots', 'ledger', 'tickets', 'watermarks']
 
-// secrets offered now are stored under their Key Vault names; the rest are left for the operator
-var offeredSecrets = filter(receiverSecrets, s => contains(receiverSecretValues, s.appSetting))
+// secrets offered now (non-empty) are stored under their Key Vault names; the rest are left for the operator
+var offeredSecrets = filter(receiverSecrets, s => !empty(receiverSecretValues[?s.appSetting] ?? ''))
 var secretValuesByName = toObject(offeredSecrets, s => s.secretName, s => receiverSecretValues[s.appSetting])
 
 module monitoring 'modules/monitoring.bicep' = {

@@ -28,8 +28,8 @@ type automationRule = {
   @description('Required. Key of the playbook (Logic App) the rule runs.')
   playbook: string
 
-  @description('Required. Trigger and conditions, as the automationRules API takes them.')
-  triggeringLogic: object
+  @description('Required. Trigger and conditions, as the automationRules API takes them (loadYamlContent data is not type-checked by Bicep; test/bicep checks rules/*.yaml with ruleFromYaml).')
+  triggeringLogic: resourceInput<'Microsoft.SecurityInsights/automationRules@2025-09-01'>.properties.triggeringLogic
 }
 
 @export()

@@ -145,6 +145,3 @@ resource sentinelRunsPlaybooks 'Microsoft.Authorization/roleAssignments@2022-04-
     description: 'Lets Microsoft Sentinel automation rules run the Playbook Kit playbooks in this resource group.'
   }
 }
-
-@description('Object ids of the playbooks\' system-assigned identities.')
-output playbookPrincipalIds string[] = [for (p, i) in playbookNames: playbooks[i].identity.principalId]

@@ -5,7 +5,7 @@
  * visibility delay of `retryAfterMs`, give up, or flag a credential), so no delivery ever sleeps.
  */
 import { KitError, type KitErrorKind } from '../core/errors.js';
-import { redactSecrets, redactUrl } from './redact.js';
+import { redactSecrets, redactUrl, secretsOfUrl } from './redact.js';
 
 export interface SendRequest {
   method: string;
@@ -17,7 +17,10 @@ export interface SendRequest {
   signal?: AbortSignal;
   /** who is being called, e.g. 'jira'; the first word of every error message */
   target: string;
-  /** values that must never appear in an error message (tokens, a webhook URL that is itself the credential) */
+  /**
+   * values that must never appear in an error message (tokens; a webhook URL that is itself the
+   * credential: list `url` here and its path and query are kept out as well)
+   */
   secrets?: ReadonlyArray<string | undefined>;
   /** delay to ask for when a 429 names none */
   defaultRetryAfterMs?: number;
@@ -124,14 +127,14 @@ export function backoffMs(attempt: number, options: BackoffOptions = {}): number
 
 /** A short, single-line, secret-free excerpt of what the target said, for the error message. */
 export function bodyExcerpt(text: string, secrets: ReadonlyArray<string | undefined> = []): string {
-  const flat = text
+  // redact before cutting, so a secret that straddles the cut cannot leave its first half behind
+  const flat = redactSecrets(text, secrets)
     .replace(/<script[\s\S]*?<\/script>|<style[\s\S]*?<\/style>/gi, ' ')
     .replace(/<[^>]*>/g, ' ')
     .replace(/\s+/g, ' ')
     .trim();
   const cut = Array.from(flat);
-  const short = cut.length > EXCERPT_CHARS ? `${cut.slice(0, EXCERPT_CHARS).join('')}…` : flat;
-  return redactSecrets(short, secrets);
+  return cut.length > EXCERPT_CHARS ? `${cut.slice(0, EXCERPT_CHARS).join('')}…` : flat;
 }
 
 function statusError(
@@ -143,7 +146,7 @@ function statusError(
   now: number,
 ): KitError {
   const kind = classifyStatus(status);
-  const secrets = [...(req.secrets ?? []), req.url];
+  const secrets = secretsFor(req);
   const excerpt = bodyExcerpt(text, secrets);
   const said = excerpt ? `: ${excerpt}` : '';
   const where = `${req.method} ${shown}`;
@@ -205,8 +208,13 @@ function errorCode(err: unknown): string | undefined {
  * API that redirects is misconfigured, and following would carry the incident body (and on the
  * same origin the Authorization header) somewhere nobody configured.
  */
+function secretsFor(req: SendRequest): string[] {
+  const listed = (req.secrets ?? []).filter((x): x is string => typeof x === 'string');
+  return [...listed, ...secretsOfUrl(req.url, listed.includes(req.url))];
+}
+
 export async function send(req: SendRequest): Promise<SendResponse> {
-  const secrets = [...(req.secrets ?? []), req.url];
+  const secrets = secretsFor(req);
   const shown = redactUrl(req.url);
   let parsed: URL;
   try {

@@ -25,6 +25,36 @@ export function redactUrl(url: string): string {
   return `${parsed.protocol}//${parsed.host}${path}`;
 }
 
+/**
+ * The pieces of a URL that may turn up alone in a vendor's error body (an echoed path or query).
+ * Long query values are always included: sig=, token=, code= are credentials wherever they appear.
+ * When the whole URL is the credential (Teams Workflows, Slack webhooks), its path and the long
+ * path segments after the first are included too.
+ */
+const LONG_QUERY_VALUE = 16;
+
+export function secretsOfUrl(url: string, wholeUrlIsSecret: boolean): string[] {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return [url];
+  }
+  const out: string[] = [url];
+  // short values (fields=status, maxResults=1) are not credentials, and redacting them would garble messages
+  const minValue = wholeUrlIsSecret ? 0 : LONG_QUERY_VALUE;
+  for (const [, value] of parsed.searchParams) if (value.length >= minValue) out.push(value);
+  for (const raw of parsed.search.replace(/^\?/, '').split('&')) {
+    const value = raw.split('=').slice(1).join('=');
+    if (value && value.length >= minValue) out.push(value);
+  }
+  if (wholeUrlIsSecret) {
+    out.push(parsed.pathname + parsed.search, parsed.search);
+    out.push(...parsed.pathname.split('/').filter((seg) => seg.length >= 8).slice(1));
+  }
+  return out;
+}
+
 // Shorter values would match ordinary words and make messages unreadable without protecting anything.
 const MIN_SECRET_LENGTH = 4;
 

@@ -7,6 +7,7 @@ import type { ReceiverConfig, ReceiverKind } from '../core/config-schema.js';
 import { endpointOf } from '../core/config.js';
 import { createOutboxConnector } from './outbox/outbox.js';
 import type { Connector, PayloadBuilder } from './types.js';
+import type { TicketRef } from '../core/delivery.js';
 import { buildTeamsPayload } from './teams/payload.js';
 import { createTeamsConnector } from './teams/teams.js';
 import { buildJiraPayload } from './jira/payload.js';
@@ -39,13 +40,15 @@ export interface ConnectorOptions {
   outboxDir: string;
   env?: NodeJS.ProcessEnv;
   fetchTimeoutMs?: number;
+  /** persist a ticket the moment the target created it (narrows the create→ledger window) */
+  onTicketCreated?: (ticket: TicketRef) => Promise<void>;
 }
 
 export function createConnector(receiverName: string, receiver: ReceiverConfig, options: ConnectorOptions): Connector {
   const live = endpointOf(receiver) !== undefined;
   const common = { receiverName, ...(options.env ? { env: options.env } : {}), ...(options.fetchTimeoutMs ? { fetchTimeoutMs: options.fetchTimeoutMs } : {}) };
   if (live && receiver.kind === 'teams') return createTeamsConnector({ ...common, receiver });
-  if (live && receiver.kind === 'jira') return createJiraConnector({ ...common, receiver });
+  if (live && receiver.kind === 'jira') return createJiraConnector({ ...common, receiver, ...(options.onTicketCreated ? { onTicketCreated: options.onTicketCreated } : {}) });
   return createOutboxConnector({ dir: options.outboxDir, builder: PAYLOAD_BUILDERS[receiver.kind] as PayloadBuilder<ReceiverConfig> });
 }
 

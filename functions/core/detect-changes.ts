@@ -60,7 +60,7 @@ export function detectChanges(prev: Snapshot | null, event: IncidentEvent): Dete
   const occurrences = copyOccurrences(prev?.occurrences);
   const changes: Change[] = moves.map((m) => {
     const key = occurrenceKey(m);
-    const n = 1;
+    const n = (occurrences[key] ?? 0) + 1;
     occurrences[key] = n;
     return { ...m, id: `${key}#${n}` };
   });
@@ -274,13 +274,13 @@ function instant(s: string): { ms: number; subMs: string } | null {
 // ---------------------------------------------------------------------------------------------
 // wording
 
-const CLASSIFICATION_WORDS: Record<string, string> = {
-  truepositive: 'True positive',
-  falsepositive: 'False positive',
-  benignpositive: 'Benign positive',
-  informationalexpectedactivity: 'Informational, expected activity',
-  undetermined: 'Undetermined',
-};
+const CLASSIFICATION_WORDS = new Map<string, string>([
+  ['truepositive', 'True positive'],
+  ['falsepositive', 'False positive'],
+  ['benignpositive', 'Benign positive'],
+  ['informationalexpectedactivity', 'Informational, expected activity'],
+  ['undetermined', 'Undetermined'],
+]);
 
 /** "multiStagedAttack" → "Multi staged attack": determinations are camelCase identifiers. */
 function words(camel: string): string {
@@ -290,7 +290,7 @@ function words(camel: string): string {
 
 function shown(kind: ChangeKind, value: string | null): string {
   if (value === null) return kind === 'owner' ? 'Unassigned' : 'none';
-  if (kind === 'classification') return CLASSIFICATION_WORDS[value.toLowerCase()] ?? value;
+  if (kind === 'classification') return CLASSIFICATION_WORDS.get(value.toLowerCase()) ?? value;
   if (kind === 'determination') return words(value);
   return value;
 }

@@ -81,11 +81,12 @@ export function optionalArray(obj: JsonRecord, key: string, path: string): unkno
   return v;
 }
 
-/** An optional whole number (a numeric string is accepted too); absent or null → null. */
+/** An optional non-negative whole number (a numeric string is accepted too); absent or null → null. */
 export function optionalInteger(obj: JsonRecord, key: string, path: string): number | null {
   const v = own(obj, key);
   if (v === undefined || v === null) return null;
-  if (typeof v === 'number' && Number.isSafeInteger(v)) return v;
+  // `+ 0` turns -0 into 0, which JSON would do anyway on the way through the queue.
+  if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return v + 0;
   if (typeof v === 'string' && /^\d{1,15}$/.test(v.trim())) return Number(v.trim());
   throw invalid(at(path, key), `expected a whole number, got ${describeType(v)}`);
 }
@@ -163,42 +164,49 @@ export function containsCaseInsensitive(list: readonly string[], value: string):
 
 // ---------------------------------------------------------------------------------------------
 // status
+//
+// Vocabulary tables are Maps: a plain-object table answers "__proto__" or "constructor" with
+// Object's own members, and those words arrive in attacker-controlled fields.
 
-const SENTINEL_STATUS: Record<string, Status> = { new: 'New', active: 'Active', closed: 'Closed' };
+const SENTINEL_STATUS = new Map<string, Status>([
+  ['new', 'New'],
+  ['active', 'Active'],
+  ['closed', 'Closed'],
+]);
 
 export function sentinelStatus(raw: string | null): Status {
   if (raw === null) return 'Unknown';
-  return SENTINEL_STATUS[raw.trim().toLowerCase()] ?? 'Unknown';
+  return SENTINEL_STATUS.get(raw.trim().toLowerCase()) ?? 'Unknown';
 }
 
 /** Graph's incidentStatus in the kit's (Sentinel's) words; awaitingAction also adds a tag. */
-const GRAPH_STATUS: Record<string, Status> = {
-  active: 'New',
-  inprogress: 'Active',
-  resolved: 'Closed',
-  redirected: 'Redirected',
-  awaitingaction: 'Active',
-};
+const GRAPH_STATUS = new Map<string, Status>([
+  ['active', 'New'],
+  ['inprogress', 'Active'],
+  ['resolved', 'Closed'],
+  ['redirected', 'Redirected'],
+  ['awaitingaction', 'Active'],
+]);
 
 export function graphStatus(raw: string | null): { status: Status; awaitingAction: boolean } {
   if (raw === null) return { status: 'Unknown', awaitingAction: false };
   const k = raw.trim().toLowerCase();
-  return { status: GRAPH_STATUS[k] ?? 'Unknown', awaitingAction: k === 'awaitingaction' };
+  return { status: GRAPH_STATUS.get(k) ?? 'Unknown', awaitingAction: k === 'awaitingaction' };
 }
 
 // ---------------------------------------------------------------------------------------------
 // severity
 
-const SEVERITY: Record<string, Severity> = {
-  informational: 'Informational',
-  low: 'Low',
-  medium: 'Medium',
-  high: 'High',
-};
+const SEVERITY = new Map<string, Severity>([
+  ['informational', 'Informational'],
+  ['low', 'Low'],
+  ['medium', 'Medium'],
+  ['high', 'High'],
+]);
 
 export function severityOf(raw: string | null): Severity {
   if (raw === null) return 'Unknown';
-  return SEVERITY[raw.trim().toLowerCase()] ?? 'Unknown';
+  return SEVERITY.get(raw.trim().toLowerCase()) ?? 'Unknown';
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -255,22 +263,23 @@ export function ownerIdentity(o: Owner): string {
 // ---------------------------------------------------------------------------------------------
 // classification
 
-const CLASSIFICATION: Record<string, string | null> = {
-  truepositive: 'TruePositive',
-  falsepositive: 'FalsePositive',
-  benignpositive: 'BenignPositive',
-  informationalexpectedactivity: 'InformationalExpectedActivity',
-  undetermined: 'Undetermined',
-  unknown: null,
-  unknownfuturevalue: null,
-};
+const CLASSIFICATION = new Map<string, string | null>([
+  ['truepositive', 'TruePositive'],
+  ['falsepositive', 'FalsePositive'],
+  ['benignpositive', 'BenignPositive'],
+  ['informationalexpectedactivity', 'InformationalExpectedActivity'],
+  ['undetermined', 'Undetermined'],
+  ['unknown', null],
+  ['unknownfuturevalue', null],
+]);
 
 /** Known values in the kit's spelling; "unknown" means not classified; anything new kept as received. */
 export function classificationOf(raw: string | null): string | null {
   const v = blankToNull(raw);
   if (v === null) return null;
   const k = v.toLowerCase();
-  return Object.prototype.hasOwnProperty.call(CLASSIFICATION, k) ? (CLASSIFICATION[k] ?? null) : v;
+  const known = CLASSIFICATION.get(k);
+  return known === undefined ? v : known;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -303,12 +312,12 @@ const DETERMINATIONS = [
 const DETERMINATION_BY_LOWER = new Map<string, string>(DETERMINATIONS.map((d) => [d.toLowerCase(), d]));
 
 /** Old name → new name: the same verdict, renamed by Microsoft. */
-const DETERMINATION_SUCCESSOR: Record<string, string> = {
-  compromiseduser: 'compromisedAccount',
-  clean: 'notMalicious',
-  insufficientdata: 'notEnoughDataToValidate',
-  confirmeduseractivity: 'confirmedActivity',
-};
+const DETERMINATION_SUCCESSOR = new Map<string, string>([
+  ['compromiseduser', 'compromisedAccount'],
+  ['clean', 'notMalicious'],
+  ['insufficientdata', 'notEnoughDataToValidate'],
+  ['confirmeduseractivity', 'confirmedActivity'],
+]);
 
 export function determinationOf(raw: string | null): string | null {
   const v = blankToNull(raw);
@@ -321,11 +330,11 @@ export function determinationOf(raw: string | null): string | null {
 /** True when two determinations are the same verdict, across the two naming generations. */
 export function sameDetermination(a: string | null, b: string | null): boolean {
   if (a === null || b === null) return a === b;
-  const ka = a.toLowerCase();
-  const kb = b.toLowerCase();
-  const na = (DETERMINATION_SUCCESSOR[ka] ?? a).toLowerCase();
-  const nb = (DETERMINATION_SUCCESSOR[kb] ?? b).toLowerCase();
-  return na === nb;
+  const current = (d: string): string => {
+    const k = d.trim().toLowerCase();
+    return (DETERMINATION_SUCCESSOR.get(k) ?? k).toLowerCase();
+  };
+  return current(a) === current(b);
 }
 
 // ---------------------------------------------------------------------------------------------

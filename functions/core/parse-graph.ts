@@ -1,5 +1,5 @@
 /**
- * A Microsoft Graph `security/incidents` resource (research/graph.md §1), as the poller reads it
+ * A Microsoft Graph v1.0 `security/incidents` resource (microsoft.graph.security.incident), as the poller reads it
  * with `Prefer: include-unknown-enum-members`, optionally with `$expand=alerts` → IncidentEvent.
  */
 import { invalid } from './errors.js';

@@ -1,5 +1,5 @@
 /**
- * The body a Sentinel playbook's incident trigger receives (research/sentinel.md §2.2–2.3):
+ * The body a Sentinel playbook's incident trigger ("Microsoft Sentinel incident", Logic Apps) receives:
  * `{ eventUniqueId, objectSchemaType, objectEventType, workspaceInfo, workspaceId,
  *    object: { id, name, etag, type, properties: { ...ARM incident, alerts[], relatedEntities[], comments[] } },
  *    incidentUpdates? }` → one normalised IncidentEvent.

@@ -30,7 +30,7 @@ export interface KitRuntime {
 export function createRuntime(kit: LoadedKit & { templates: TemplateSet }, stores: StateStores, options: KitRuntimeOptions): KitRuntime {
   const now = options.now ?? (() => new Date());
   const templates = kit.templates;
-  const connectorFor = options.connectorFor ?? connectorCache(options);
+  const connectorFor = options.connectorFor ?? connectorCache({ onTicketCreated: (t) => stores.tickets.put(t), ...options });
   return {
     ingestDeps: { stores, config: kit.config, now, ...(options.log ? { log: options.log } : {}) },
     deliverDeps: {

@@ -6,6 +6,7 @@
  * their own instance in parallel. A start that still fails is retried with a fresh process.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import type { Socket } from 'node:net';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -22,7 +23,7 @@ export interface AzuriteOptions {
   location?: string;
   /** default true; Azurite refuses --inMemoryPersistence together with --location */
   inMemory?: boolean;
-  /** default true: Azurite's access log stays out of the test output */
+  /** default true; false copies Azurite's output, access log included, to this process's stderr */
   silent?: boolean;
 }
 
@@ -100,12 +101,12 @@ async function startOnce(bin: string, options: AzuriteOptions): Promise<RunningA
   ];
   if (inMemory) args.push('--inMemoryPersistence');
   else args.push('--location', location);
-  if (options.silent === false) args.push('--debug', join(location, 'debug.log'));
-  else args.push('--silent');
+  if (options.silent !== false) args.push('--silent');
 
   const child = spawn(process.execPath, ['-e', CHILD_BOOTSTRAP, bin, ...args], {
     cwd: location,
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    // custom accounts would replace devstoreaccount1, which the connection string below relies on
     env: { ...process.env, AZURITE_ACCOUNTS: undefined },
   });
   // The IPC channel only exists to tell the child when we are gone; it must not keep us alive.
@@ -120,7 +121,12 @@ async function startOnce(bin: string, options: AzuriteOptions): Promise<RunningA
     if (ownedFolder) await rm(ownedFolder, { recursive: true, force: true });
     throw error;
   }
-  (child.stdout as NodeJS.ReadableStream & { unref?: () => void }).unref?.();
+  if (options.silent === false) {
+    child.stdout?.pipe(process.stderr);
+    child.stderr?.pipe(process.stderr);
+  }
+  // A caller that forgets stop() must still be able to exit; the child follows via 'disconnect'.
+  for (const stream of [child.stdout, child.stderr]) (stream as Socket | null)?.unref();
 
   const tableEndpoint = `http://127.0.0.1:${ports.table}/${AZURITE_ACCOUNT_NAME}`;
   const queueEndpoint = `http://127.0.0.1:${ports.queue}/${AZURITE_ACCOUNT_NAME}`;

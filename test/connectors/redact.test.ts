@@ -64,6 +64,14 @@ describe('redactSecrets', () => {
     expect(redactSecrets('see https://contoso.atlassian.net/browse', [])).toBe('see https://contoso.atlassian.net/browse');
   });
 
+  it('a secret cut off by the excerpt length leaves no prefix behind', async () => {
+    const token = 'tok_0123456789abcdefghijklmnopqrstuvwxyz';
+    const s = await startFakeServer(() => reply(400, `${'e'.repeat(290)} ${token}`));
+    servers.push(s);
+    const err = await failure(send({ method: 'GET', url: s.url, target: 'x', secrets: [token] }));
+    expect(err.message).not.toContain('tok_0123');
+  });
+
   it('ignores values too short to be secrets', () => {
     expect(redactSecrets('a b c', ['a', ''])).toBe('a b c');
   });

@@ -261,6 +261,16 @@ describe('parseGraphIncident: hostile payloads', () => {
     expect(incident.users).toEqual([]);
   });
 
+  it.each(['__proto__', 'constructor', 'toString', 'hasOwnProperty'])('reads the enum value %s as an unknown member, not an Object member', (word) => {
+    const { incident } = parseGraphIncident(
+      graph('in-progress', { status: word, severity: word, classification: word, determination: word }),
+    );
+    expect(incident.status).toBe('Unknown');
+    expect(incident.severity).toBe('Unknown');
+    expect(incident.classification).toBe(word);
+    expect(incident.determination).toBe(word);
+  });
+
   it('does not take fields from __proto__', () => {
     const r = JSON.parse('{"__proto__":{"id":"1","displayName":"x","lastUpdateDateTime":"2026-01-01T00:00:00Z"},"status":"active"}') as Json;
     const err = validationError(() => parseGraphIncident(r));

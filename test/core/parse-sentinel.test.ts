@@ -279,6 +279,7 @@ describe('parseSentinelTrigger: bad input names the field', () => {
     ['labels is an object', () => withProps({ labels: { labelName: 'x' } }), 'object.properties.labels'],
     ['relatedEntities is a string', () => withProps({ relatedEntities: 'Host' }), 'object.properties.relatedEntities'],
     ['incidentNumber is fractional', () => withProps({ incidentNumber: 31.5 }), 'object.properties.incidentNumber'],
+    ['incidentNumber is negative', () => withProps({ incidentNumber: -3177 }), 'object.properties.incidentNumber'],
     ['additionalData is an array', () => withProps({ additionalData: [] }), 'object.properties.additionalData'],
     [
       'incidentUpdates is an array',

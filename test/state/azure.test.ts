@@ -100,6 +100,16 @@ describe('azure state stores: options and environment', () => {
     expect((queue as KitError).where?.field).toBe('queueName');
   });
 
+  it('keeps a SAS token out of the endpoints it reports', async () => {
+    const stores = await createAzureStores({
+      connectionString:
+        'TableEndpoint=http://127.0.0.1:1/devstoreaccount1;QueueEndpoint=http://127.0.0.1:1/devstoreaccount1;SharedAccessSignature=sv=2024-11-04&sig=c2VjcmV0',
+      createIfMissing: false,
+    });
+    expect(JSON.stringify(stores.endpoints)).not.toContain('sig=');
+    expect(stores.endpoints.queue).toBe('http://127.0.0.1:1/devstoreaccount1');
+  });
+
   it('never repeats a connection string it cannot use', async () => {
     const secret = 'c2VjcmV0LWtleS10aGF0LW11c3Qtbm90LWxlYWs=';
     const error = await createAzureStores({ connectionString: `AccountKey=${secret};nonsense` }).catch((e: unknown) => e);
@@ -121,6 +131,7 @@ describe('azure state stores: options and environment', () => {
     await stores.watermarks.set('graph-poll', 'w1');
     expect(await stores.watermarks.get('graph-poll')).toBe('w1');
     expect(stores.names.queue).toBe(names.queueName);
+    expect(stores.endpoints.table).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/devstoreaccount1$/);
   });
 
   it('prefers the managed-identity form when the account name is set', async () => {
@@ -129,6 +140,10 @@ describe('azure state stores: options and environment', () => {
       { SPK_STORAGE_ACCOUNT_NAME: 'spkprod01', SPK_STORAGE_CONNECTION_STRING: connectionString() },
       { createIfMissing: false },
     );
+    expect(stores.endpoints).toEqual({
+      table: 'https://spkprod01.table.core.windows.net',
+      queue: 'https://spkprod01.queue.core.windows.net',
+    });
     expect(stores.names).toEqual({
       tables: { snapshots: 'snapshots', ledger: 'ledger', tickets: 'tickets', watermarks: 'watermarks' },
       queue: 'deliveries',

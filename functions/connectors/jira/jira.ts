@@ -1,7 +1,7 @@
 /**
  * Jira Cloud REST v3: one issue per incident, found again by the label `sentinel-<key>`.
  *
- * Why a duplicate cannot appear, and the one window where it still could:
+ * Why a duplicate should not appear, and the windows where it still could:
  *  - The kit's own ticket store (ledger first, invariant 3) is the primary record. When it knows
  *    the issue, Jira is not searched at all.
  *  - Otherwise the connector searches by label before it creates. Jira's search/jql is eventually
@@ -12,8 +12,11 @@
  *    shrink it: `onTicketCreated` lets the pipeline persist the ticket the moment Jira returns 201
  *    (before the resolve call of a create+resolve step, whose failure would otherwise lose it), and
  *    the connector remembers the ids it created in this process and names them in `reconcileIssues`,
- *    which makes search read-after-write for those ids. What is left is a crash of the process (or a
- *    lost 201 response) between the create and that write, retried within the index delay.
+ *    which makes search read-after-write for those ids. A create whose response was lost (5xx,
+ *    timeout, reset after sending) is re-queued no sooner than JIRA_SEARCH_SETTLE_MS, so its retry
+ *    searches an index that has caught up. What is left: a process crash between Jira's 201 and the
+ *    ticket-store write, retried by another instance before the index shows the issue, or an index
+ *    slower than JIRA_SEARCH_SETTLE_MS after a lost response.
  *
  * Every call is one attempt; failures are classified KitErrors and the pipeline re-queues.
  * No in-call retries, also not for the read-only search and transitions lookups.
@@ -49,6 +52,24 @@ interface TransitionsResponse {
 }
 interface IssueResponse {
   fields?: { status?: { statusCategory?: { key?: unknown } } };
+}
+
+/**
+ * A create that failed after it was sent (5xx, timeout, reset) may still have made the issue, and we
+ * never learnt its id. Its retry must not come back before Jira's search index has caught up, or the
+ * search-before-create is blind and a second issue appears. Atlassian documents the delay only as
+ * "seconds to minutes"; two minutes covers the common case and costs little on a rare failure.
+ */
+export const JIRA_SEARCH_SETTLE_MS = 120_000;
+
+function settleBeforeRetry(err: unknown): unknown {
+  if (!(err instanceof KitError) || err.kind !== 'retryable') return err;
+  return new KitError(`${err.message} (the issue may exist already; retry after Jira's search index settles)`, {
+    kind: err.kind,
+    statusCode: err.statusCode,
+    cause: err.cause,
+    retryAfterMs: Math.max(err.retryAfterMs ?? 0, JIRA_SEARCH_SETTLE_MS),
+  });
 }
 
 const PROJECT_KEY = /^[A-Z][A-Z0-9_]{1,9}$/;
@@ -135,7 +156,12 @@ export function createJiraConnector(options: JiraConnectorOptions): Connector {
       }
 
       async function create(): Promise<TicketRef> {
-        const res = await call('POST', '/rest/api/3/issue', jiraCreateBody({ ...payloadInput(request), operation: 'create', ticket: null }));
+        let res: SendResponse;
+        try {
+          res = await call('POST', '/rest/api/3/issue', jiraCreateBody({ ...payloadInput(request), operation: 'create', ticket: null }));
+        } catch (err) {
+          throw settleBeforeRetry(err);
+        }
         const created = res.json<{ id?: unknown; key?: unknown }>();
         if (typeof created.id !== 'string' || typeof created.key !== 'string') {
           throw new KitError('jira: issue create answered without id and key', { kind: 'terminal', statusCode: res.status });

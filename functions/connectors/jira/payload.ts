@@ -108,7 +108,6 @@ function fitDoc(doc: AdfDoc, part: string, truncated: string[]): AdfDoc {
 }
 
 function oneLine(text: string): string {
-  // eslint-disable-next-line no-control-regex
   return text.replace(/[\u0000-\u001f\u007f\u2028\u2029]+/g, ' ').replace(/\s+/g, ' ').trim();
 }
 

@@ -48,6 +48,8 @@ export interface AzureStateStores extends StateStores {
   queue: InspectableDeliveryQueue;
   /** the resource names in use, for reports and for the Functions queue-trigger binding */
   names: { tables: Record<keyof typeof TABLE_NAMES, string>; queue: string; poisonQueue: string };
+  /** the service endpoints in use (no credentials in them) */
+  endpoints: { table: string; queue: string };
 }
 
 // Table names: 3-63 letters or digits, starting with a letter.
@@ -105,6 +107,7 @@ export async function createAzureStores(options: AzureStateOptions): Promise<Azu
     watermarks: tableWatermarkStore(tables.watermarks),
     queue: storageDeliveryQueue(queue, poisonQueue),
     names: { tables: tableNames, queue: queueName, poisonQueue: poisonQueueName },
+    endpoints: { table: withoutQuery(tables.snapshots.url), queue: withoutQuery(queueService.url) },
   };
 }
 
@@ -148,6 +151,12 @@ function clientsFor(options: AzureStateOptions): {
     table: (name) => new TableClient(tableEndpoint, name, credential),
     queueService: new QueueServiceClient(queueEndpoint, credential),
   };
+}
+
+// a SAS connection string puts its token in the query string
+function withoutQuery(url: string): string {
+  const parsed = new URL(url);
+  return `${parsed.origin}${parsed.pathname}`.replace(/\/$/, '');
 }
 
 async function ensureTable(table: TableClient): Promise<void> {

@@ -1,0 +1,63 @@
+/**
+ * Freshservice API v2 bodies: ticket create, a private note per update, status Resolved at the end.
+ * description and note bodies are HTML escaped by render. The tag sentinel-<key> is what the
+ * connector's filter query looks for (text custom fields cannot be filtered).
+ */
+import type { ReceiverOf } from '../../core/config-schema.js';
+import { KitError } from '../../core/errors.js';
+import type { Severity } from '../../core/model.js';
+import type { OutboundPayload, PayloadBuilder } from '../types.js';
+import { limitField } from '../truncate.js';
+
+export const FRESHSERVICE_MAX_SUBJECT_CHARS = 255;
+export const FRESHSERVICE_STATUS_OPEN = 2;
+export const FRESHSERVICE_STATUS_RESOLVED = 4;
+/** source 2: Portal */
+export const FRESHSERVICE_SOURCE = 2;
+
+/** priority: 1 low, 2 medium, 3 high, 4 urgent */
+const PRIORITY: Record<Severity, number> = { High: 3, Medium: 2, Low: 1, Informational: 1, Unknown: 2 };
+
+function textPart(parts: Record<string, unknown>, name: string): string {
+  const v = parts[name];
+  if (typeof v !== 'string') {
+    throw new KitError(`freshservice: the template must produce a "${name}" part`, { kind: 'template', where: { field: name } });
+  }
+  return v;
+}
+
+/** the filter query quotes values in single quotes, so the tag holds none */
+export function freshserviceIncidentTag(incidentKey: string): string {
+  return `sentinel-${incidentKey.replace(/[^A-Za-z0-9_.-]+/g, '-')}`;
+}
+
+export const buildFreshservicePayload: PayloadBuilder<ReceiverOf<'freshservice'>> = (input): OutboundPayload => {
+  const { receiver, step, rendered } = input;
+  const truncated: string[] = [];
+  let body: Record<string, unknown>;
+  switch (input.operation) {
+    case 'create': {
+      const subject = limitField('subject', textPart(rendered.parts, 'subject').replace(/\s+/g, ' ').trim(), FRESHSERVICE_MAX_SUBJECT_CHARS, truncated, { unit: 'utf16' });
+      body = {
+        email: receiver.requesterEmail,
+        subject: subject || `Microsoft Sentinel incident ${step.incidentKey}`,
+        description: textPart(rendered.parts, 'description'),
+        status: FRESHSERVICE_STATUS_OPEN,
+        priority: PRIORITY[step.incident.severity] ?? 2,
+        source: FRESHSERVICE_SOURCE,
+        tags: ['sentinel', freshserviceIncidentTag(step.incidentKey)],
+        ...(receiver.groupId !== undefined ? { group_id: receiver.groupId } : {}),
+      };
+      break;
+    }
+    case 'update':
+      body = { body: textPart(rendered.parts, 'note'), private: true };
+      break;
+    case 'resolve':
+      body = { status: FRESHSERVICE_STATUS_RESOLVED };
+      break;
+    default:
+      throw new KitError(`freshservice: operation "${input.operation}" does not apply to a ticket receiver`, { kind: 'validation' });
+  }
+  return { format: 'freshservice.json', contentType: 'application/json', body: JSON.stringify(body), truncated };
+};

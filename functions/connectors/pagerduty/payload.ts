@@ -1,0 +1,124 @@
+/**
+ * PagerDuty Events API v2 (/v2/enqueue). dedup_key "sentinel-<key>" makes a repeated trigger land on
+ * the same alert, so a retry never pages twice. PagerDuty shows nothing as markup: text only needs
+ * to fit. The routing key is the credential and is not known here (config holds a reference), so
+ * the body carries a placeholder the live connector replaces.
+ */
+import { createHash } from 'node:crypto';
+import type { ReceiverOf } from '../../core/config-schema.js';
+import { KitError } from '../../core/errors.js';
+import { CUSTOMER, DEFENDER_EXPERTS, type Incident, type Severity } from '../../core/model.js';
+import type { OutboundPayload, PayloadBuilder } from '../types.js';
+import { limitField, truncate } from '../truncate.js';
+
+export const PAGERDUTY_MAX_SUMMARY_CHARS = 1024;
+export const PAGERDUTY_MAX_DEDUP_KEY_CHARS = 255;
+export const PAGERDUTY_MAX_EVENT_BYTES = 512 * 1024;
+export const ROUTING_KEY_PLACEHOLDER = '<routing-key>';
+
+const SEVERITY: Record<Severity, 'critical' | 'error' | 'warning' | 'info'> = {
+  High: 'critical',
+  Medium: 'error',
+  Low: 'warning',
+  Informational: 'info',
+  Unknown: 'info',
+};
+
+/** "sentinel-<key>", hashed when the key would not fit in 255 characters */
+export function pagerdutyDedupKey(incidentKey: string): string {
+  const key = `sentinel-${incidentKey}`;
+  return key.length <= PAGERDUTY_MAX_DEDUP_KEY_CHARS ? key : `sentinel-${createHash('sha256').update(incidentKey).digest('hex')}`;
+}
+
+const isHttp = (u: string | null): u is string => typeof u === 'string' && /^https?:\/\//i.test(u);
+
+function links(incident: Incident): Array<{ href: string; text: string }> {
+  const out: Array<{ href: string; text: string }> = [];
+  if (isHttp(incident.links.defender)) out.push({ href: incident.links.defender, text: 'Open in Microsoft Defender' });
+  if (isHttp(incident.links.sentinel)) out.push({ href: incident.links.sentinel, text: 'Open in Microsoft Sentinel' });
+  return out;
+}
+
+/**
+ * An update acknowledges when Defender Experts have just taken the incident (someone is on it) and
+ * triggers otherwise: a hand-back to the customer or "Awaiting Customer Action" must page.
+ */
+function updateAction(step: Parameters<PayloadBuilder>[0]['step']): 'trigger' | 'acknowledge' {
+  const owner = step.incident.owner.assignedTo?.toLowerCase();
+  const handedToExperts = step.changes.length > 0 && step.changes.every((c) => c.kind === 'owner' && c.to?.toLowerCase() === DEFENDER_EXPERTS.toLowerCase());
+  const waitingForCustomer = owner === CUSTOMER.toLowerCase() || step.incident.tags.some((t) => /awaiting customer action/i.test(t));
+  return handedToExperts && !waitingForCustomer && !step.guidanceOnly ? 'acknowledge' : 'trigger';
+}
+
+function customDetails(input: Parameters<PayloadBuilder>[0], descriptionChars: number): Record<string, unknown> {
+  const { incident } = input.step;
+  return {
+    incident_number: incident.number,
+    incident_key: incident.key,
+    title: truncate(incident.title, 2000, { unit: 'runes' }).value,
+    severity: incident.severity,
+    status: incident.status,
+    owner: incident.owner.assignedTo,
+    classification: incident.classification,
+    determination: incident.determination,
+    tags: incident.tags,
+    alerts: incident.alerts.count,
+    alert_titles: incident.alerts.titles.slice(0, 20),
+    devices: incident.devices.slice(0, 50).map((d) => d.name),
+    users: incident.users.slice(0, 50).map((u) => u.userPrincipalName ?? u.name),
+    changes: input.step.changes.map((c) => ({ kind: c.kind, from: c.from, to: c.to })),
+    manual_action_required: input.step.guidanceOnly,
+    exclusion_matches: input.step.exclusionMatches,
+    playbook: input.step.playbook,
+    description: truncate(incident.description, descriptionChars, { unit: 'runes' }).value,
+  };
+}
+
+export const buildPagerdutyPayload: PayloadBuilder<ReceiverOf<'pagerduty'>> = (input): OutboundPayload => {
+  const { receiver, step, rendered } = input;
+  const truncated: string[] = [];
+  const dedupKey = input.ticket?.id && input.ticket.id.length <= PAGERDUTY_MAX_DEDUP_KEY_CHARS ? input.ticket.id : pagerdutyDedupKey(step.incidentKey);
+  const routingKey = ROUTING_KEY_PLACEHOLDER;
+  let event: Record<string, unknown>;
+  const action = input.operation === 'create' ? 'trigger' : input.operation === 'update' ? updateAction(step) : input.operation === 'resolve' ? 'resolve' : null;
+  if (action === null) throw new KitError(`pagerduty: operation "${input.operation}" does not apply to a ticket receiver`, { kind: 'validation' });
+
+  if (action === 'trigger') {
+    const raw = rendered.parts.summary;
+    if (typeof raw !== 'string') throw new KitError('pagerduty: the template must produce a "summary" part', { kind: 'template', where: { field: 'summary' } });
+    const summary = limitField('summary', raw.replace(/\s+/g, ' ').trim(), PAGERDUTY_MAX_SUMMARY_CHARS, truncated, { unit: 'utf16' });
+    const timestamp = step.incident.updatedAt && !Number.isNaN(Date.parse(step.incident.updatedAt)) ? new Date(step.incident.updatedAt).toISOString() : undefined;
+    const build = (descriptionChars: number) => ({
+      routing_key: routingKey,
+      event_action: action,
+      dedup_key: dedupKey,
+      payload: {
+        summary: summary || `Microsoft Sentinel incident ${step.incidentKey}`,
+        source: receiver.source,
+        severity: SEVERITY[step.incident.severity] ?? 'info',
+        ...(timestamp ? { timestamp } : {}),
+        ...(step.incident.provider ? { component: step.incident.provider } : {}),
+        group: 'Microsoft Sentinel',
+        class: step.changes[0]?.kind ?? 'incident',
+        custom_details: customDetails(input, descriptionChars),
+      },
+      links: links(step.incident),
+      client: 'Sentinel Playbook Kit',
+      ...(links(step.incident)[0] ? { client_url: links(step.incident)[0]!.href } : {}),
+    });
+    let descriptionChars = 20_000;
+    event = build(descriptionChars);
+    while (Buffer.byteLength(JSON.stringify(event), 'utf8') > PAGERDUTY_MAX_EVENT_BYTES && descriptionChars > 0) {
+      descriptionChars = Math.floor(descriptionChars / 2);
+      event = build(descriptionChars);
+      if (!truncated.includes('custom_details')) truncated.push('custom_details');
+    }
+  } else {
+    event = { routing_key: routingKey, event_action: action, dedup_key: dedupKey };
+  }
+  const body = JSON.stringify(event);
+  if (Buffer.byteLength(body, 'utf8') > PAGERDUTY_MAX_EVENT_BYTES) {
+    throw new KitError(`pagerduty: the event is larger than ${PAGERDUTY_MAX_EVENT_BYTES} bytes`, { kind: 'template', where: { field: 'custom_details' } });
+  }
+  return { format: 'pagerduty.json', contentType: 'application/json', body, truncated };
+};

@@ -1,0 +1,524 @@
+/**
+ * The template engine: handlebars with the kit's helpers, compiled once per process from the files
+ * functions/config reads, and rendered per delivery step with every incident field escaped for the
+ * part it lands in (see values.ts). Mistakes in templates surface at compile time with file:line:col.
+ */
+import Handlebars from 'handlebars';
+import { RECEIVER_KINDS, type ReceiverKind } from '../core/config-schema.js';
+import type { DeliveryStep } from '../core/delivery.js';
+import { KitError } from '../core/errors.js';
+import { templateContext as buildContext, type RenderOptions, type TemplateContext } from './context.js';
+import { UNTRUSTED_CLOSE, UNTRUSTED_OPEN } from './escape.js';
+import { BUILTIN_HELPERS, HELPERS, RENDER_STATE_KEY, type RenderState } from './helpers.js';
+import { UnsafePlacement, resolveJsonPart } from './json-parts.js';
+import { partsFor as partTable, type PartFormat, type PartSpec } from './parts.js';
+import { normaliseSms } from './sms.js';
+import type { RenderedMessage, TemplateFile } from './types.js';
+import { escapingFor, wrapContext } from './values.js';
+
+export type { RenderOptions, TemplateContext } from './context.js';
+export type { PartFormat } from './parts.js';
+
+declare const templateSetBrand: unique symbol;
+/** Compiled templates and partials. Opaque: use the functions of this module. */
+export interface TemplateSet {
+  readonly [templateSetBrand]: true;
+}
+
+/** HTML parts let Handlebars escape too (belt and braces); other parts escape only through the values. */
+type Mode = 'escape' | 'raw';
+const MODES: Mode[] = ['escape', 'raw'];
+const modeOf = (format: PartFormat): Mode => (format === 'html' ? 'escape' : 'raw');
+
+interface CompiledTemplate {
+  kind: ReceiverKind;
+  name: string;
+  file: string;
+  parts: Map<string, Record<Mode, HandlebarsTemplateDelegate>>;
+  /** shared partials plus this file's own inline blocks, per mode */
+  partials: Record<Mode, Record<string, HandlebarsTemplateDelegate>>;
+}
+
+interface Internals {
+  templates: Map<string, CompiledTemplate>;
+}
+
+const INTERNALS = new WeakMap<TemplateSet, Internals>();
+
+const env = Handlebars.create();
+env.unregisterHelper('log');
+for (const [name, fn] of Object.entries(HELPERS)) env.registerHelper(name, fn);
+const KNOWN_HELPERS = new Set<string>([...BUILTIN_HELPERS, ...Object.keys(HELPERS)]);
+
+function compileOptions(mode: Mode): CompileOptions {
+  return {
+    noEscape: mode === 'raw',
+    strict: false,
+    preventIndent: true,
+    knownHelpers: Object.fromEntries([...KNOWN_HELPERS].map((h) => [h, true])),
+  };
+}
+
+const RUNTIME_OPTIONS = { allowProtoPropertiesByDefault: false, allowProtoMethodsByDefault: false } as const;
+
+export function partsFor(kind: ReceiverKind): ReadonlyArray<{ name: string; format: PartFormat }> {
+  return partTable(kind);
+}
+
+export function templateContext(step: DeliveryStep, options: RenderOptions): TemplateContext {
+  return buildContext(step, options);
+}
+
+// ---------------------------------------------------------------------------------------------
+// errors
+
+function displayPath(path: string): string {
+  return `templates/${path}`;
+}
+
+function templateError(message: string, file: string, loc?: { line?: number; column?: number }, field?: string): KitError {
+  const where: { file: string; line?: number; column?: number; field?: string } = { file: displayPath(file) };
+  if (loc?.line !== undefined) where.line = loc.line;
+  if (loc?.column !== undefined) where.column = loc.column;
+  if (field !== undefined) where.field = field;
+  return new KitError(message, { kind: 'template', where });
+}
+
+/** 1-based line and column of an AST node, as editors count */
+function locOf(node: { loc?: hbs.AST.SourceLocation | null }): { line?: number; column?: number } {
+  return node.loc ? { line: node.loc.start.line, column: node.loc.start.column + 1 } : {};
+}
+
+const TOKEN_NAMES: Record<string, string> = {
+  CLOSE: '"}}"',
+  CLOSE_UNESCAPED: '"}}}"',
+  CLOSE_RAW_BLOCK: '"}}}}"',
+  OPEN: '"{{"',
+  OPEN_BLOCK: '"{{#"',
+  OPEN_ENDBLOCK: '"{{/"',
+  OPEN_INVERSE: '"{{^"',
+  OPEN_PARTIAL: '"{{>"',
+  OPEN_SEXPR: '"("',
+  CLOSE_SEXPR: '")"',
+  INVERSE: '"{{else}}"',
+  ID: 'a name',
+  STRING: 'a string',
+  NUMBER: 'a number',
+  EOF: 'the end of the file',
+  INVALID: 'an invalid character',
+  CONTENT: 'text',
+};
+
+function describeToken(t: unknown): string {
+  const name = String(t ?? '').replace(/'/g, '');
+  return TOKEN_NAMES[name] ?? name.toLowerCase();
+}
+
+interface JisonHash {
+  text?: string;
+  token?: string | null;
+  line?: number;
+  loc?: { first_line: number; last_line: number; first_column: number; last_column: number };
+  expected?: string[];
+}
+
+function syntaxError(file: string, e: unknown): KitError {
+  const err = e as Error & { hash?: JisonHash; lineNumber?: number; column?: number };
+  const hash = err.hash;
+  if (hash) {
+    const line = hash.loc ? hash.loc.last_line : (hash.line ?? 0) + 1;
+    const column = hash.loc ? (hash.loc.first_line === hash.loc.last_line ? hash.loc.first_column : hash.loc.last_column) + 1 : undefined;
+    const expected = (hash.expected ?? []).map(describeToken);
+    const found = hash.token ? describeToken(hash.token) : 'unrecognised text';
+    const hint = expected.length > 0 && expected.length <= 4 ? `, expected ${[...new Set(expected)].join(' or ')}` : '';
+    return templateError(`syntax error: unexpected ${found}${hint}`, file, column === undefined ? { line } : { line, column });
+  }
+  if (typeof err?.lineNumber === 'number') {
+    const message = String(err.message).replace(/ - \d+:\d+$/, '');
+    return templateError(`syntax error: ${message}`, file, { line: err.lineNumber, column: (err.column ?? 0) + 1 });
+  }
+  return templateError(`syntax error: ${err instanceof Error ? err.message : String(err)}`, file);
+}
+
+interface JisonParser {
+  parseError?: (str: string, hash: JisonHash) => never;
+}
+
+/** Parses with the position of a syntax error kept (Handlebars' parser drops it from the message). */
+function parseSource(file: string, source: string): hbs.AST.Program {
+  const parser = (Handlebars as unknown as { Parser: JisonParser }).Parser;
+  const hadOwn = Object.prototype.hasOwnProperty.call(parser, 'parseError');
+  const original = parser.parseError;
+  parser.parseError = (str, hash) => {
+    throw Object.assign(new Error(str), { hash });
+  };
+  try {
+    return Handlebars.parse(source);
+  } catch (e) {
+    throw syntaxError(file, e);
+  } finally {
+    if (hadOwn) parser.parseError = original;
+    else delete parser.parseError;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// static checks: helpers, partials and decorators are known before anything renders
+
+function closest(name: string, known: Iterable<string>): string {
+  const lower = name.toLowerCase();
+  for (const k of known) if (k.toLowerCase() === lower) return ` (did you mean "${k}"?)`;
+  return '';
+}
+
+type Node = hbs.AST.Node & Record<string, unknown>;
+
+function inlineNames(program: hbs.AST.Program, out = new Set<string>()): Set<string> {
+  const visit = (node: unknown): void => {
+    if (Array.isArray(node)) return node.forEach(visit);
+    if (!node || typeof node !== 'object') return;
+    const n = node as Node;
+    if (n.type === 'DecoratorBlock') {
+      const p = (n.params as hbs.AST.Expression[])[0];
+      if (p && p.type === 'StringLiteral') out.add((p as hbs.AST.StringLiteral).value);
+    }
+    for (const key of ['body', 'program', 'inverse']) if (n[key]) visit(key === 'body' ? n[key] : (n[key] as Node).body);
+  };
+  visit(program.body);
+  return out;
+}
+
+function checkProgram(file: string, program: hbs.AST.Program, partials: ReadonlySet<string>): void {
+  const checkHelper = (path: hbs.AST.Expression, node: Node) => {
+    if (path.type !== 'PathExpression') return;
+    const p = path as hbs.AST.PathExpression;
+    if (p.data || p.depth > 0 || p.parts.length !== 1 || !KNOWN_HELPERS.has(p.original)) {
+      throw templateError(`unknown helper "${p.original}"${closest(p.original, KNOWN_HELPERS)}`, file, locOf(node));
+    }
+  };
+  const visitExpr = (e: unknown): void => {
+    if (!e || typeof e !== 'object') return;
+    const n = e as Node;
+    if (n.type === 'SubExpression') {
+      checkHelper(n.path as hbs.AST.Expression, n);
+      (n.params as unknown[]).forEach(visitExpr);
+      visitHash(n.hash);
+    }
+  };
+  const visitHash = (hash: unknown): void => {
+    if (hash && typeof hash === 'object') for (const pair of (hash as hbs.AST.Hash).pairs) visitExpr(pair.value);
+  };
+  const visit = (node: unknown): void => {
+    if (Array.isArray(node)) return node.forEach(visit);
+    if (!node || typeof node !== 'object') return;
+    const n = node as Node;
+    switch (n.type) {
+      case 'Program':
+        visit(n.body);
+        return;
+      case 'MustacheStatement': {
+        const params = n.params as unknown[];
+        const path = n.path as hbs.AST.Expression;
+        if (params.length > 0 || n.hash) checkHelper(path, n);
+        else visitExpr(path);
+        params.forEach(visitExpr);
+        visitHash(n.hash);
+        return;
+      }
+      case 'BlockStatement': {
+        const params = n.params as unknown[];
+        const path = n.path as hbs.AST.PathExpression;
+        if (params.length > 0 || n.hash || KNOWN_HELPERS.has(path.original)) checkHelper(path, n);
+        params.forEach(visitExpr);
+        visitHash(n.hash);
+        visit(n.program);
+        visit(n.inverse);
+        return;
+      }
+      case 'PartialStatement':
+      case 'PartialBlockStatement': {
+        const name = n.name as hbs.AST.Expression;
+        if (name.type === 'SubExpression') throw templateError('dynamic partials ({{> (…)}}) are not supported: name the partial', file, locOf(n));
+        const partial =
+          name.type === 'PathExpression' ? (name as hbs.AST.PathExpression).original : String((name as hbs.AST.StringLiteral).value);
+        if (partial !== '@partial-block' && !partials.has(partial)) {
+          throw templateError(`unknown partial "${partial}"${closest(partial, partials)}: add templates/partials/${partial}.hbs`, file, locOf(n));
+        }
+        (n.params as unknown[]).forEach(visitExpr);
+        visitHash(n.hash);
+        if (n.type === 'PartialBlockStatement') visit(n.program);
+        return;
+      }
+      case 'DecoratorBlock': {
+        const path = n.path as hbs.AST.PathExpression;
+        const first = (n.params as hbs.AST.Expression[])[0];
+        if (path.original !== 'inline' || !first || first.type !== 'StringLiteral') {
+          throw templateError(`unknown decorator "${path.original}": only {{#*inline "name"}}…{{/inline}} is supported`, file, locOf(n));
+        }
+        visit(n.program);
+        return;
+      }
+      case 'Decorator':
+        throw templateError(`unknown decorator "${(n.path as hbs.AST.PathExpression).original}"`, file, locOf(n));
+      default:
+        return;
+    }
+  };
+  visit(program);
+}
+
+/** Forces Handlebars' own compiler over the AST now, so its errors surface at load, not at 3 a.m. */
+function precheck(file: string, program: hbs.AST.Program): void {
+  try {
+    env.precompile(program, compileOptions('raw'));
+  } catch (e) {
+    throw syntaxError(file, e);
+  }
+}
+
+function compileBoth(program: hbs.AST.Program): Record<Mode, HandlebarsTemplateDelegate> {
+  return {
+    escape: env.compile(program, compileOptions('escape')),
+    raw: env.compile(program, compileOptions('raw')),
+  };
+}
+
+/**
+ * A partial is used two ways: inside a line (a JSON string, a sentence), where its file's final
+ * newline must not appear, and alone on a line, where Handlebars eats the line's newline and expects
+ * the partial to bring one. Standalone uses are renamed to the `#line` variant at compile time; the
+ * plain name yields the output without a final newline, the `#line` variant with exactly one (and
+ * nothing at all when the partial rendered nothing, so an empty block leaves no blank line).
+ */
+const LINE_VARIANT = '#line';
+
+function markStandalonePartials(program: hbs.AST.Program): void {
+  const visitBody = (body: hbs.AST.Statement[]): void => {
+    body.forEach((stmt, i) => {
+      const n = stmt as Node;
+      if (n.type === 'PartialStatement') {
+        const next = body[i + 1] as { type: string; original?: unknown; rightStripped?: boolean } | undefined;
+        const strip = n.strip as hbs.AST.StripFlags | undefined;
+        const standalone = !strip?.close && next?.type === 'ContentStatement' && next.rightStripped === true && /^[ \t]*\r?\n/.test(String(next.original));
+        const name = n.name as hbs.AST.PathExpression;
+        if (standalone && name.type === 'PathExpression' && name.original !== '@partial-block') {
+          name.original += LINE_VARIANT;
+          name.parts = [name.original];
+        }
+      }
+      for (const key of ['program', 'inverse'] as const) {
+        const child = n[key] as hbs.AST.Program | undefined;
+        if (child) visitBody(child.body);
+      }
+    });
+  };
+  visitBody(program.body);
+}
+
+function partialVariants(name: string, fn: HandlebarsTemplateDelegate): Record<string, HandlebarsTemplateDelegate> {
+  return {
+    [name]: (ctx, opts) => fn(ctx, opts).replace(/\r?\n$/, ''),
+    [name + LINE_VARIANT]: (ctx, opts) => {
+      const out = fn(ctx, opts);
+      return out === '' || out.endsWith('\n') ? out : `${out}\n`;
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// compile
+
+const TEMPLATE_NAME = /^[a-z0-9][a-z0-9-]*$/;
+const PARTIAL_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]*(\/[A-Za-z0-9][A-Za-z0-9_-]*)*$/;
+
+export function compileTemplates(files: TemplateFile[]): TemplateSet {
+  const partialSources = new Map<string, { file: string; ast: hbs.AST.Program }>();
+  const templateSources: Array<{ kind: ReceiverKind; name: string; file: string; ast: hbs.AST.Program }> = [];
+
+  for (const f of [...files].sort((a, b) => a.path.localeCompare(b.path))) {
+    const path = f.path.replace(/\\/g, '/').replace(/^\.\//, '');
+    if (!path.endsWith('.hbs')) continue;
+    const segments = path.slice(0, -'.hbs'.length).split('/');
+    if (segments[0] === 'partials' && segments.length > 1) {
+      const name = segments.slice(1).join('/');
+      if (!PARTIAL_NAME.test(name)) throw templateError(`partial name "${name}" may only use letters, digits, "-" and "_"`, path);
+      partialSources.set(name, { file: path, ast: parseSource(path, f.source) });
+      continue;
+    }
+    const [kind, name] = segments;
+    if (segments.length !== 2 || !kind || !name || !(RECEIVER_KINDS as readonly string[]).includes(kind)) {
+      throw templateError(
+        `templates are read from <receiver kind>/<name>.hbs (kinds: ${RECEIVER_KINDS.join(', ')}) or partials/<name>.hbs`,
+        path,
+      );
+    }
+    if (!TEMPLATE_NAME.test(name)) throw templateError(`template name "${name}" may only use lower-case letters, digits and "-"`, path);
+    templateSources.push({ kind: kind as ReceiverKind, name, file: path, ast: parseSource(path, f.source) });
+  }
+
+  const sharedNames = new Set(partialSources.keys());
+  const shared: Record<Mode, Record<string, HandlebarsTemplateDelegate>> = { escape: {}, raw: {} };
+  for (const [name, { file, ast }] of partialSources) {
+    checkProgram(file, ast, new Set([...sharedNames, ...inlineNames(ast)]));
+    markStandalonePartials(ast);
+    precheck(file, ast);
+    const both = compileBoth(ast);
+    for (const mode of MODES) Object.assign(shared[mode], partialVariants(name, both[mode]));
+  }
+
+  const templates = new Map<string, CompiledTemplate>();
+  for (const { kind, name, file, ast } of templateSources) {
+    const parts = new Map<string, Record<Mode, HandlebarsTemplateDelegate>>();
+    const inline = new Map<string, hbs.AST.Program>();
+    for (const stmt of ast.body) {
+      const s = stmt as Node;
+      if (s.type === 'DecoratorBlock') {
+        const first = (s.params as hbs.AST.Expression[])[0];
+        const path = s.path as hbs.AST.PathExpression;
+        if (path.original !== 'inline' || !first || first.type !== 'StringLiteral') {
+          throw templateError(`unknown decorator "${path.original}": only {{#*inline "part"}}…{{/inline}} is supported`, file, locOf(s));
+        }
+        const part = (first as hbs.AST.StringLiteral).value;
+        if (inline.has(part)) throw templateError(`part "${part}" is defined twice`, file, locOf(s));
+        inline.set(part, s.program as hbs.AST.Program);
+        continue;
+      }
+      if (s.type === 'CommentStatement') continue;
+      if (s.type === 'ContentStatement' && (s as unknown as hbs.AST.ContentStatement).value.trim() === '') continue;
+      throw templateError(
+        'only {{#*inline "part"}}…{{/inline}} blocks and comments belong at the top level of a template; anything else would never be rendered',
+        file,
+        locOf(s),
+      );
+    }
+    const known = new Set([...sharedNames, ...inline.keys(), ...inlineNames(ast)]);
+    checkProgram(file, ast, known);
+    markStandalonePartials(ast);
+    for (const spec of partTable(kind)) {
+      if (!inline.has(spec.name)) {
+        const all = partTable(kind)
+          .map((p) => p.name)
+          .join(', ');
+        throw templateError(`${kind} templates need the part "${spec.name}" (parts: ${all}): add {{#*inline "${spec.name}"}}…{{/inline}}`, file);
+      }
+    }
+    const own: Record<Mode, Record<string, HandlebarsTemplateDelegate>> = { escape: {}, raw: {} };
+    for (const [part, program] of inline) {
+      precheck(file, program);
+      const both = compileBoth(program);
+      parts.set(part, both);
+      for (const mode of MODES) Object.assign(own[mode], partialVariants(part, both[mode]));
+    }
+    templates.set(`${kind}/${name}`, {
+      kind,
+      name,
+      file,
+      parts,
+      partials: { escape: { ...shared.escape, ...own.escape }, raw: { ...shared.raw, ...own.raw } },
+    });
+  }
+
+  const set = Object.freeze({}) as TemplateSet;
+  INTERNALS.set(set, { templates });
+  return set;
+}
+
+function internalsOf(set: TemplateSet): Internals {
+  const i = INTERNALS.get(set);
+  if (!i) throw new KitError('not a template set made by compileTemplates()', { kind: 'template' });
+  return i;
+}
+
+export function listTemplates(set: TemplateSet): Array<{ kind: ReceiverKind; name: string; file: string }> {
+  return [...internalsOf(set).templates.values()].map((t) => ({ kind: t.kind, name: t.name, file: displayPath(t.file) }));
+}
+
+export function hasTemplate(set: TemplateSet, kind: ReceiverKind, name: string): boolean {
+  return internalsOf(set).templates.has(`${kind}/${name}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// render
+
+function finishText(format: PartFormat, kind: ReceiverKind, out: string): string {
+  switch (format) {
+    case 'line':
+      return out.replace(/\s+/g, ' ').trim();
+    case 'text': {
+      const text = out
+        .replace(/\r\n?/g, '\n')
+        .split('\n')
+        .map((l) => l.trimEnd())
+        .join('\n')
+        .replace(/\n{3,}/g, '\n\n')
+        .trim();
+      return kind === 'sms' ? normaliseSms(text) : text;
+    }
+    default:
+      return out.trim();
+  }
+}
+
+/** A few characters around a JSON error, markers removed, so the template author can find it. */
+function around(text: string, message: string): string {
+  const m = /position (\d+)/.exec(message);
+  if (!m) return '';
+  const pos = Number(m[1]);
+  const snippet = text
+    .slice(Math.max(0, pos - 30), pos + 30)
+    .replace(new RegExp(`[${UNTRUSTED_OPEN}${UNTRUSTED_CLOSE}]`, 'g'), '')
+    .replace(/\s+/g, ' ');
+  return ` near "${snippet}"`;
+}
+
+function renderPart(tpl: CompiledTemplate, spec: PartSpec, context: TemplateContext, allowedLinks: ReadonlySet<string>): unknown {
+  const escaping = escapingFor(tpl.kind, spec.format);
+  const mode = modeOf(spec.format);
+  const fn = tpl.parts.get(spec.name)?.[mode];
+  if (!fn) throw templateError(`${tpl.kind} templates need the part "${spec.name}"`, tpl.file, undefined, spec.name);
+  const state: RenderState = { escaping, allowedLinks, now: new Date(context.now) };
+  let out: string;
+  try {
+    out = fn(wrapContext(context, escaping.untrusted), {
+      data: { [RENDER_STATE_KEY]: state },
+      partials: tpl.partials[mode],
+      ...RUNTIME_OPTIONS,
+    });
+  } catch (e) {
+    const err = e as Error & { lineNumber?: number; column?: number };
+    const loc = typeof err.lineNumber === 'number' ? { line: err.lineNumber, column: (err.column ?? 0) + 1 } : undefined;
+    const message = String(err?.message ?? e).replace(/ - \d+:\d+$/, '');
+    throw Object.assign(templateError(`part "${spec.name}" failed to render: ${message}`, tpl.file, loc, spec.name), { cause: e });
+  }
+  if (spec.format !== 'json') return finishText(spec.format, tpl.kind, out);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(out);
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
+    throw templateError(`part "${spec.name}" is not valid JSON: ${message.replace(/\uE000|\uE001/g, '')}${around(out, message)}`, tpl.file, undefined, spec.name);
+  }
+  try {
+    return resolveJsonPart(tpl.kind, parsed, allowedLinks);
+  } catch (e) {
+    if (e instanceof UnsafePlacement) throw templateError(`part "${spec.name}": ${e.message}`, tpl.file, undefined, spec.name);
+    throw e;
+  }
+}
+
+export function renderStep(set: TemplateSet, step: DeliveryStep, options: RenderOptions): RenderedMessage {
+  const tpl = internalsOf(set).templates.get(`${step.kind}/${step.template}`);
+  if (!tpl) {
+    throw templateError(
+      `no template "${step.template}" for ${step.kind} receivers: add templates/${step.kind}/${step.template}.hbs`,
+      `${step.kind}/${step.template}.hbs`,
+    );
+  }
+  const context = buildContext(step, options);
+  const allowedLinks = new Set(
+    [context.incident.links.defender, context.incident.links.sentinel, context.ticket?.url].filter((u): u is string => typeof u === 'string'),
+  );
+  const parts: Record<string, unknown> = {};
+  for (const spec of partTable(step.kind)) parts[spec.name] = renderPart(tpl, spec, context, allowedLinks);
+  return { kind: step.kind, template: step.template, parts };
+}
