@@ -8,7 +8,9 @@ import { resolve } from 'node:path';
 import { loadKitOrThrow } from '../config/load.js';
 import type { Logger } from '../core/log.js';
 import { createRuntime, type KitRuntime, type KitRuntimeOptions } from '../pipeline/kit.js';
-import { stateFromEnvironment } from '../state/azure/index.js';
+import { DefaultAzureCredential } from '@azure/identity';
+import { commentBack } from '../pipeline/comment-back.js';
+import { stateFromEnvironment } from '../state/index.js';
 import type { StateStores } from '../state/ports.js';
 
 export interface AppRuntime extends KitRuntime {
@@ -25,6 +27,10 @@ export function appRuntime(log: Logger): Promise<AppRuntime> {
     const kit = await loadKitOrThrow(resolve(env.SPK_PLAYBOOKS_DIR ?? 'playbooks'));
     const stores = await stateFromEnvironment(env);
     const options: KitRuntimeOptions = { outboxDir: resolve(env.SPK_OUTBOX_DIR ?? '/tmp/spk-outbox'), env, log };
+    // In Azure the Function App's managed identity holds Microsoft Sentinel Responder on the workspace.
+    if (env.SPK_COMMENT_BACK !== 'false' && env.SPK_STORAGE_ACCOUNT_NAME) {
+      options.afterDelivered = commentBack({ credential: new DefaultAzureCredential() });
+    }
     return { ...createRuntime(kit, stores, options), stores };
   })();
   cached.catch(() => {

@@ -6,7 +6,7 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createMemoryStores } from '../state/memory.js';
-import { createAzureStores } from '../state/azure/index.js';
+import { createAzureStores } from '../state/index.js';
 import { startAzurite } from '../state/azurite.js';
 import type { StateStores } from '../state/ports.js';
 

@@ -460,8 +460,9 @@ function evalCondition(c: AutomationRuleCondition, input: RuleEvaluationInput, s
       if (actual === null) return note(false, `${propertyName}: not evaluated offline (entity and custom-detail properties); treated as not matching`);
       const ok = compare(op, actual, expected);
       const label = propertyName === 'IncidentLabel' && scope.labelsAddedOnly ? 'IncidentLabel (added by this update)' : propertyName;
-      const unknown = actual.length === 0 && propertyName === 'IncidentUpdatedBySource' ? ' (unknown: add _updatedBySource to the event)' : '';
-      return note(ok, `${label} ${op} ${quoted(expected)}: is ${quoted(actual)}${unknown}`);
+      const is =
+        actual.length === 0 && propertyName === 'IncidentUpdatedBySource' ? 'unknown (the event has no _updatedBySource)' : `is ${quoted(actual)}`;
+      return note(ok, `${label} ${op} ${quoted(expected)}: ${is}`);
     }
     case 'PropertyChanged': {
       const { propertyName, changeType, operator: op, propertyValues: expected } = c.conditionProperties;

@@ -1,0 +1,30 @@
+/**
+ * After a delivery, one comment on the Sentinel incident saying what was sent and linking the ticket.
+ * The comment id is derived from the step's idempotency key, so a retried PUT rewrites the same comment
+ * instead of adding a second. Sentinel automation rules do not fire on comments, so this cannot loop.
+ * Graph-only incidents (no Sentinel ARM id) get no comment.
+ */
+import type { TokenCredential } from '@azure/identity';
+import { addIncidentComment, commentIdFor, commentMessage } from '../connectors/sentinel/comment.js';
+import type { DeliverDeps } from './deliver.js';
+
+export interface CommentBackOptions {
+  credential: TokenCredential;
+  /** ARM endpoint (tests point it at a loopback server) */
+  endpoint?: string;
+}
+
+export function commentBack(options: CommentBackOptions): NonNullable<DeliverDeps['afterDelivered']> {
+  return async (step, outcome) => {
+    const armId = step.incident.ids.sentinelArmId;
+    if (!armId || outcome.action === 'skipped-duplicate' || outcome.action === 'requeued' || outcome.action === 'failed') return;
+    const message = commentMessage([{ receiver: step.receiver, kind: step.kind, action: outcome.action, ticket: outcome.ticket }], step.incident);
+    await addIncidentComment({
+      incidentArmId: armId,
+      message,
+      commentId: commentIdFor(step.idempotencyKey),
+      credential: options.credential,
+      ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+    });
+  };
+}
