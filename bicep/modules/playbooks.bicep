@@ -101,7 +101,7 @@ resource playbooks 'Microsoft.Logic/workflows@2019-05-01' = [
   for p in playbookNames: {
     name: p.name
     location: location
-    tags: union(tags, { 'hidden-SentinelTemplateName': 'sentinel-playbook-kit-${p.key}' })
+    tags: tags
     identity: {
       type: 'SystemAssigned'
     }

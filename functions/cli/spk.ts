@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 /** The `spk` command: validate, routes test, render, simulate, rules test. */
 import { KitError } from '../core/errors.js';
 import { processIo, UsageError, type CliIo } from './io.js';

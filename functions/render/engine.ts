@@ -105,7 +105,7 @@ const TOKEN_NAMES: Record<string, string> = {
   STRING: 'a string',
   NUMBER: 'a number',
   EOF: 'the end of the file',
-  INVALID: 'an invalid character',
+  INVALID: 'invalid text',
   CONTENT: 'text',
 };
 
@@ -385,10 +385,18 @@ export function compileTemplates(files: TemplateFile[]): TemplateSet {
       }
       if (s.type === 'CommentStatement') continue;
       if (s.type === 'ContentStatement' && (s as unknown as hbs.AST.ContentStatement).value.trim() === '') continue;
+      const loc = locOf(s);
+      if (s.type === 'ContentStatement' && loc.line !== undefined) {
+        // point at the stray text itself, not at the whitespace before it
+        const lead = /^\s*/.exec(String((s as { original?: unknown }).original))?.[0] ?? '';
+        const newlines = lead.split('\n').length - 1;
+        loc.line += newlines;
+        loc.column = newlines > 0 ? lead.length - lead.lastIndexOf('\n') : (loc.column ?? 1) + lead.length;
+      }
       throw templateError(
         'only {{#*inline "part"}}…{{/inline}} blocks and comments belong at the top level of a template; anything else would never be rendered',
         file,
-        locOf(s),
+        loc,
       );
     }
     const known = new Set([...sharedNames, ...inline.keys(), ...inlineNames(ast)]);
