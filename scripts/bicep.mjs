@@ -4,7 +4,7 @@
  *
  *   node scripts/bicep.mjs path                 print how the CLI is run and its version
  *   node scripts/bicep.mjs build [FILE...]      compile (default: bicep/main.bicep → bicep/azuredeploy.json)
- *   node scripts/bicep.mjs lint [FILE...]       lint (default: every .bicep/.bicepparam under bicep/)
+ *   node scripts/bicep.mjs lint [FILE...]       lint (default: every .bicep and .bicepparam under bicep/)
  *
  * Order of preference: $SPK_BICEP (a path to a bicep binary), `bicep` on PATH, `az bicep`, then the NuGet
  * package Azure.Bicep.CommandLine.linux-x64 restored by `dotnet restore tools/bicep/bicep-tools.csproj` into
@@ -121,6 +121,14 @@ export function bicepFiles(dir = path.join(projectRoot, 'bicep')) {
   return found;
 }
 
+/**
+ * Lints every .bicep and .bicepparam file under dir in one CLI run (each run pays the CLI's start-up).
+ * A pattern that matches nothing passes silently, so test/bicep proves this one reaches nested files of both kinds.
+ */
+export async function lintAll(dir = path.join(projectRoot, 'bicep')) {
+  return runBicep(['lint', '--pattern', '**/*.bicep*'], { cwd: dir });
+}
+
 /** Compiles a template to JSON text (stdout), failing on any diagnostic. */
 export async function buildToString(file) {
   const r = await runBicep(['build', file, '--stdout']);
@@ -152,7 +160,14 @@ async function main(argv) {
     return failed ? 1 : 0;
   }
   if (cmd === 'lint') {
-    const files = rest.length ? rest : bicepFiles();
+    if (rest.length === 0) {
+      const r = await lintAll();
+      process.stdout.write(r.stdout);
+      process.stderr.write(r.stderr);
+      console.log(r.ok ? `${bicepFiles().length} file(s) under bicep/ lint clean` : `bicep lint found ${r.diagnostics.length} diagnostic(s)`);
+      return r.ok ? 0 : 1;
+    }
+    const files = rest;
     let failed = 0;
     for (const f of files) {
       const r = await runBicep(['lint', f]);

@@ -65,6 +65,7 @@ export async function ingest(raw: unknown, deps: IngestDeps): Promise<IngestResu
 
   // steps enqueued in every round: a lost race may have enqueued some already, and they are real
   const enqueued = new Map<string, DeliveryStep>();
+  const acted = new Map<string, Change>();
   for (let round = 1; ; round++) {
     const stored = await deps.stores.snapshots.get(incident.key);
     const prev = stored?.snapshot ?? null;
@@ -84,6 +85,7 @@ export async function ingest(raw: unknown, deps: IngestDeps): Promise<IngestResu
       stale = detected.stale;
     }
 
+    for (const c of changes) acted.set(c.id, c);
     const matches = matchPlaybooks(deps.config.playbooks, incident, changes);
     const steps = planSteps(deps.config, incident, matches, now());
     for (const step of steps) {
@@ -96,8 +98,8 @@ export async function ingest(raw: unknown, deps: IngestDeps): Promise<IngestResu
     const result: IngestResult = {
       incidentKey: incident.key,
       source: incident.source,
-      changes,
-      playbooks: matches.map((m) => m.playbook.name),
+      changes: [...acted.values()],
+      playbooks: [...new Set([...enqueued.values()].map((st) => st.playbook))],
       steps: [...enqueued.values()],
       stale,
       replay: Boolean(known),

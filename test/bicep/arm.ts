@@ -89,6 +89,7 @@ export interface BicepCli {
     options?: { cwd?: string },
   ): Promise<{ ok: boolean; status: number | null; stdout: string; stderr: string; diagnostics: { file: string; line: number; level: string; code: string; message: string }[] }>;
   bicepFiles(dir?: string): string[];
+  lintAll(dir?: string): ReturnType<BicepCli['runBicep']>;
   buildToString(file: string): Promise<string>;
   parseDiagnostics(output: string): { file: string; line: number; column: number; level: string; code: string; message: string }[];
   PINNED_BICEP_VERSION: string;

@@ -1,0 +1,187 @@
+/**
+ * The design's invariants, each proven by injecting the fault, on Azure Tables + Queues (Azurite).
+ */
+import { describe, expect, it } from 'vitest';
+import { createAzureStores } from '../../functions/state/index.js';
+import type { StateStores } from '../../functions/state/ports.js';
+import { ingest } from '../../functions/pipeline/ingest.js';
+import { drainQueue } from '../../functions/pipeline/drain.js';
+import { deliver } from '../../functions/pipeline/deliver.js';
+import type { DeliveryOutcome } from '../../functions/core/delivery.js';
+import { useAzurite, uniqueNames } from '../helpers/azurite.js';
+import { createFakeJira, createFakeTeams, startFakeServer, serverError, reply, routes } from '../helpers/fake-server.js';
+import { harness, sampleLines } from './harness.js';
+
+const connection = useAzurite();
+
+async function stores(): Promise<StateStores> {
+  return createAzureStores({ connectionString: connection(), ...uniqueNames() });
+}
+
+/** every idempotency key reached its target exactly once; the rest of its outcomes are duplicates */
+function assertExactlyOnce(outcomes: DeliveryOutcome[]) {
+  const delivered = new Map<string, number>();
+  for (const o of outcomes) {
+    expect(o.action, `${o.receiver}: ${o.error ?? ''}`).not.toBe('failed');
+    if (o.action !== 'skipped-duplicate' && o.action !== 'requeued') delivered.set(o.idempotencyKey, (delivered.get(o.idempotencyKey) ?? 0) + 1);
+  }
+  expect([...delivered.values()].every((n) => n === 1)).toBe(true);
+  return delivered;
+}
+
+const FAST = { visibilityTimeoutMs: 2_000, pollMs: 200, timeoutMs: 60_000 };
+
+describe('exactly once in effect (Azurite)', () => {
+  it('a crash between enqueue and snapshot save re-enqueues the same keys and the ledger drops the duplicates', async () => {
+    const s = await stores();
+    const h = await harness(s);
+    const [first] = await sampleLines();
+    await expect(
+      ingest(first, {
+        ...h.runtime.ingestDeps,
+        afterEnqueue: () => {
+          throw new Error('process died before the snapshot was saved');
+        },
+      }),
+    ).rejects.toThrow(/process died/);
+    expect(await s.snapshots.get('3101')).toBeNull();
+    const again = await ingest(first, h.runtime.ingestDeps);
+    expect(again.changes.map((c) => c.id)).toEqual(['owner:defender experts#1', 'status:active#1']);
+    const outcomes = await drainQueue(h.runtime.deliverDeps, FAST);
+    const delivered = assertExactlyOnce(outcomes);
+    expect(outcomes.filter((o) => o.action === 'skipped-duplicate')).toHaveLength(again.steps.length);
+    expect(delivered.size).toBe(again.steps.length);
+    expect(await h.outboxFiles()).toHaveLength(again.steps.length);
+    expect((await s.snapshots.get('3101'))?.snapshot.incident.owner.assignedTo).toBe('Defender Experts');
+  });
+
+  it('the same trigger body delivered twice, one after the other and concurrently, is delivered once', async () => {
+    const s = await stores();
+    const h = await harness(s);
+    const lines = await sampleLines();
+    const body = lines[0];
+    const r1 = await ingest(body, h.runtime.ingestDeps);
+    const r2 = await ingest(body, h.runtime.ingestDeps);
+    expect(r2.replay).toBe(true);
+    const concurrent = lines[1]; // another incident, twice at the same moment
+    const [c1, c2] = await Promise.all([ingest(concurrent, h.runtime.ingestDeps), ingest(concurrent, h.runtime.ingestDeps)]);
+    expect(c1.steps.map((x) => x.idempotencyKey).sort()).toEqual(c2.steps.map((x) => x.idempotencyKey).sort());
+    const outcomes = await drainQueue(h.runtime.deliverDeps, FAST);
+    const delivered = assertExactlyOnce(outcomes);
+    expect(delivered.size).toBe(r1.steps.length + c1.steps.length);
+    expect(await h.outboxFiles()).toHaveLength(r1.steps.length + c1.steps.length);
+  });
+
+  it('two dispatches racing on one incident: the ETag loser re-reads and re-diffs, nothing is lost or doubled', async () => {
+    const s = await stores();
+    const h = await harness(s);
+    const lines = await sampleLines();
+    const pickup = lines[0]!; // 3101: owner → Defender Experts, status → Active
+    const handover = lines[4]!; // 3101: owner → Customer, tag "Awaiting Customer Action" added
+    let releaseLoser!: () => void;
+    const loserMayWrite = new Promise<void>((r) => (releaseLoser = r));
+    // the first dispatch reads the (empty) snapshot, enqueues, then waits while the second one wins the write
+    const loser = ingest(pickup, { ...h.runtime.ingestDeps, afterEnqueue: () => loserMayWrite });
+    await new Promise((r) => setTimeout(r, 300));
+    const winner = await ingest(handover, h.runtime.ingestDeps);
+    releaseLoser();
+    const lost = await loser;
+    const ids = new Set([...winner.changes, ...lost.changes].map((c) => c.id));
+    expect(ids).toContain('owner:customer#1');
+    expect(ids).toContain('tag-added:awaiting customer action#1');
+    expect(ids).toContain('status:active#1');
+    const snap = (await s.snapshots.get('3101'))!.snapshot;
+    expect(snap.incident.tags).toContain('Awaiting Customer Action');
+    const outcomes = await drainQueue(h.runtime.deliverDeps, FAST);
+    assertExactlyOnce(outcomes);
+  });
+
+  it('a deliver retried after Jira accepted but before the ledger write finds its ticket: no second issue', async () => {
+    const s = await stores();
+    const jira = createFakeJira({ project: 'SOC', email: 'soc-bot@contoso.example', apiToken: 'jira-token-not-a-real-one' });
+    const server = await startFakeServer(jira.handler);
+    try {
+      const h = await harness(s, { jiraUrl: server.url });
+      const [first] = await sampleLines();
+      const result = await ingest(first, h.runtime.ingestDeps);
+      const jiraStep = result.steps.find((x) => x.receiver === 'soc-jira')!;
+      // the worker dies after Jira's 201: its 'done' ledger write never happens
+      const ledger = s.ledger;
+      let crashed = false;
+      const crashingLedger = {
+        ...ledger,
+        get: ledger.get.bind(ledger),
+        list: ledger.list.bind(ledger),
+        claim: ledger.claim.bind(ledger),
+        record: async (entry: Parameters<typeof ledger.record>[0]) => {
+          if (!crashed && entry.status === 'done' && entry.idempotencyKey === jiraStep.idempotencyKey) {
+            crashed = true;
+            return new Promise<void>(() => {}); // the process is gone: this never completes
+          }
+          return ledger.record(entry);
+        },
+      };
+      const leaseMs = 1_500;
+      void deliver({ step: jiraStep, attempt: 1 }, { ...h.runtime.deliverDeps, stores: { ...s, ledger: crashingLedger }, leaseMs });
+      await expect.poll(() => jira.countIssuesWithLabel('sentinel-3101'), { timeout: 10_000 }).toBe(1);
+      expect(crashed).toBe(true);
+      // the queue message reappears; another worker retries once the dead worker's lease lapsed
+      await new Promise((r) => setTimeout(r, leaseMs + 200));
+      const retry = await deliver({ step: jiraStep, attempt: 2 }, { ...h.runtime.deliverDeps, leaseMs });
+      expect(retry.action).toBe('updated');
+      expect(jira.countIssuesWithLabel('sentinel-3101')).toBe(1);
+      expect(jira.duplicateLabels('sentinel-')).toEqual({});
+      const again = await deliver({ step: jiraStep, attempt: 3 }, h.runtime.deliverDeps);
+      expect(again.action).toBe('skipped-duplicate');
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('a step that keeps failing goes to the poison queue after N attempts, is marked failed and reported', async () => {
+    const s = await stores();
+    const teams = createFakeTeams({ sig: 'test-sig' });
+    const server = await startFakeServer((req, params) => (req.method === 'POST' ? serverError(503) : teams.handler(req, params)));
+    try {
+      const h = await harness(s, { teamsWebhookUrl: `${server.url}${teams.path}?sig=test-sig` });
+      const [first] = await sampleLines();
+      const result = await ingest(first, h.runtime.ingestDeps);
+      const outcomes = await drainQueue({ ...h.runtime.deliverDeps, maxAttempts: 3, backoffMs: () => 1_000 }, FAST);
+      const teamsSteps = result.steps.filter((x) => x.receiver === 'soc-teams');
+      const teamsOutcomes = outcomes.filter((o) => o.receiver === 'soc-teams');
+      expect(teamsOutcomes.filter((o) => o.action === 'failed')).toHaveLength(teamsSteps.length);
+      expect(teamsOutcomes.filter((o) => o.action === 'requeued')).toHaveLength(teamsSteps.length * 2);
+      for (const step of teamsSteps) {
+        const entry = await s.ledger.get(step.idempotencyKey);
+        expect(entry).toMatchObject({ status: 'failed', attempts: 3 });
+        expect(entry!.error).toMatch(/^retryable 503/);
+      }
+      const poisoned = await s.queue.peekPoison(10);
+      expect(poisoned.map((p) => p.delivery.step.idempotencyKey).sort()).toEqual(teamsSteps.map((x) => x.idempotencyKey).sort());
+      expect(poisoned[0]!.reason).toMatch(/503/);
+      // the other receivers were not held up
+      expect(outcomes.filter((o) => o.receiver !== 'soc-teams').every((o) => o.action !== 'failed')).toBe(true);
+      // server received exactly attempts × steps posts
+      expect(server.requests.filter((r) => r.method === 'POST')).toHaveLength(teamsSteps.length * 3);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('a terminal refusal is poisoned at once, without retries', async () => {
+    const s = await stores();
+    const server = await startFakeServer(routes({ 'POST /hook': () => reply(400, { error: { code: 'InvalidRequestContent', message: 'bad card' } }) }));
+    try {
+      const h = await harness(s, { teamsWebhookUrl: `${server.url}/hook` });
+      const [first] = await sampleLines();
+      await ingest(first, h.runtime.ingestDeps);
+      const outcomes = await drainQueue(h.runtime.deliverDeps, FAST);
+      const teams = outcomes.filter((o) => o.receiver === 'soc-teams');
+      expect(teams.map((o) => o.action)).toEqual(teams.map(() => 'failed'));
+      expect(teams[0]!.error).toMatch(/^terminal 400/);
+      expect(server.requests).toHaveLength(teams.length);
+    } finally {
+      await server.close();
+    }
+  });
+});
