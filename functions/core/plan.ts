@@ -7,7 +7,7 @@ import type { KitConfig } from './config.js';
 import type { DeliveryStep } from './delivery.js';
 import { matchExclusions } from './exclusions.js';
 import type { PlaybookMatch } from './match.js';
-import type { Incident } from './model.js';
+import type { Change, Incident } from './model.js';
 
 /** Queue messages are ≤ 64 KiB after base64; long DE investigation summaries are cut here, not lost: the links lead to the full text. */
 export const MAX_PLANNED_DESCRIPTION = 12_000;
@@ -39,39 +39,60 @@ export function compactIncident(incident: Incident): Incident {
   };
 }
 
+/**
+ * One step per (receiver, kind of step, template) per event: when several playbooks fire on one event
+ * (owner → Defender Experts and status → Active arrive together), a receiver gets one message listing
+ * both changes, and a ticket gets one update — never two racing creates for the same ticket.
+ */
 export function planSteps(config: KitConfig, incident: Incident, matches: readonly PlaybookMatch[], now: Date): DeliveryStep[] {
   const exclusionMatches = matchExclusions(config.exclusions, incident);
   const guidanceOnly = exclusionMatches.length > 0;
   const compact = compactIncident(incident);
-  const steps: DeliveryStep[] = [];
-  const seen = new Set<string>();
+  interface Group {
+    receiver: string;
+    kind: DeliveryStep['kind'];
+    stepType: DeliveryStep['stepType'];
+    ticketAction: DeliveryStep['ticketAction'];
+    template: string;
+    playbooks: string[];
+    changes: Change[];
+  }
+  const groups = new Map<string, Group>();
   for (const { playbook, changes } of matches) {
-    const changeIds = changes.map((c) => c.id);
     for (const step of playbook.steps) {
       const receivers = 'notify' in step ? (Array.isArray(step.notify) ? step.notify : [step.notify]) : [step.ticket];
       for (const name of receivers) {
         const receiver = config.receivers[name];
         if (!receiver) continue; // crossCheck reports it; planning never invents a receiver
-        const key = idempotencyKey(incident.key, playbook.name, name, changeIds);
-        if (seen.has(key)) continue;
-        seen.add(key);
-        steps.push({
-          idempotencyKey: key,
-          incidentKey: incident.key,
-          playbook: playbook.name,
-          receiver: name,
-          kind: receiver.kind,
-          stepType: 'notify' in step ? 'notify' : 'ticket',
-          ticketAction: 'notify' in step ? null : step.action,
-          template: step.template,
-          changes,
-          guidanceOnly,
-          exclusionMatches,
-          incident: compact,
-          plannedAt: now.toISOString(),
-        });
+        const stepType = 'notify' in step ? 'notify' : 'ticket';
+        const groupKey = stepType === 'ticket' ? `ticket\u0000${name}` : `notify\u0000${name}\u0000${step.template}`;
+        let g = groups.get(groupKey);
+        if (!g) {
+          g = { receiver: name, kind: receiver.kind, stepType, ticketAction: null, template: step.template, playbooks: [], changes: [] };
+          groups.set(groupKey, g);
+        }
+        if (!g.playbooks.includes(playbook.name)) g.playbooks.push(playbook.name);
+        for (const c of changes) if (!g.changes.some((x) => x.id === c.id)) g.changes.push(c);
+        if (!('notify' in step)) g.ticketAction = g.ticketAction === 'resolve' || step.action === 'resolve' ? 'resolve' : 'upsert';
       }
     }
   }
-  return steps;
+  return [...groups.values()].map((g) => {
+    const playbook = g.playbooks.join('+');
+    return {
+      idempotencyKey: idempotencyKey(incident.key, playbook, g.receiver, g.changes.map((c) => c.id)),
+      incidentKey: incident.key,
+      playbook,
+      receiver: g.receiver,
+      kind: g.kind,
+      stepType: g.stepType,
+      ticketAction: g.ticketAction,
+      template: g.template,
+      changes: g.changes,
+      guidanceOnly,
+      exclusionMatches,
+      incident: compact,
+      plannedAt: now.toISOString(),
+    };
+  });
 }

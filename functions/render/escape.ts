@@ -78,7 +78,7 @@ const ZWSP = '\u200B';
 
 /** Adaptive Cards evaluate {{DATE(...)}} / {{TIME(...)}} in text; a zero-width space stops that. */
 export function breakCardFunctions(s: string): string {
-  return s.replace(/\{\{/g, `{${ZWSP}{`).replace(/\}\}/g, `}${ZWSP}}`);
+  return s.replace(/\{(?=\{)/g, `{${ZWSP}`).replace(/\}(?=\})/g, `}${ZWSP}`);
 }
 
 /**

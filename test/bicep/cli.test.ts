@@ -3,10 +3,11 @@
  * and the committed bicep/azuredeploy.json must be what main.bicep compiles to. No CLI is a failure, not a skip.
  */
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bicepCli, bicepDir, compiledTemplatePath, withoutGenerator, type BicepCli } from './arm.js';
+import { bicepCli, bicepDir, compiledTemplatePath, projectRoot, withoutGenerator, type BicepCli } from './arm.js';
 
 const cli: BicepCli = await bicepCli();
 const files = cli.bicepFiles();
@@ -56,6 +57,25 @@ describe('Bicep CLI', () => {
     expect(r.ok, r.stderr).toBe(true);
     const params = JSON.parse((JSON.parse(r.stdout) as { parametersJson: string }).parametersJson) as { parameters: Record<string, { value: unknown }> };
     expect(Object.keys(params.parameters)).toEqual(expect.arrayContaining(['workspaceName', 'sentinelAutomationPrincipalId', 'receiverSecrets']));
+  });
+});
+
+describe('without any Bicep CLI', () => {
+  it('fails loudly, naming what to install, instead of skipping', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'spk-no-bicep-'));
+    try {
+      await mkdir(path.join(dir, 'scripts'));
+      await copyFile(path.join(projectRoot, 'scripts', 'bicep.mjs'), path.join(dir, 'scripts', 'bicep.mjs'));
+      // an empty PATH hides bicep, az and dotnet alike; a copy outside the project has no .tools/ either
+      const r = spawnSync(process.execPath, [path.join(dir, 'scripts', 'bicep.mjs'), 'path'], {
+        encoding: 'utf8',
+        env: { PATH: '', HOME: dir },
+      });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(/No Bicep CLI found: .*bicep.*az bicep.*dotnet/s);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -1,0 +1,332 @@
+/**
+ * The nine pure payload builders: the exact body each target gets for every operation, and the
+ * truncation helpers they share.
+ */
+import { describe, expect, it } from 'vitest';
+import { receiverSchema, type ReceiverKind, type ReceiverOf } from '../../functions/core/config-schema.js';
+import type { DeliveryStep, TicketRef } from '../../functions/core/delivery.js';
+import { KitError } from '../../functions/core/errors.js';
+import type { Operation, PayloadBuilder } from '../../functions/connectors/types.js';
+import { buildAzuredevopsPayload } from '../../functions/connectors/azuredevops/payload.js';
+import { buildEmailPayload, quotedPrintable } from '../../functions/connectors/email/payload.js';
+import { buildFreshservicePayload } from '../../functions/connectors/freshservice/payload.js';
+import { buildPagerdutyPayload, pagerdutyDedupKey } from '../../functions/connectors/pagerduty/payload.js';
+import { buildServicenowPayload } from '../../functions/connectors/servicenow/payload.js';
+import { buildSlackPayload } from '../../functions/connectors/slack/payload.js';
+import { buildSmsPayload, buildSmsPayloadWith } from '../../functions/connectors/sms/payload.js';
+import { buildVoicePayload } from '../../functions/connectors/voice/payload.js';
+import { buildZendeskPayload } from '../../functions/connectors/zendesk/payload.js';
+import { truncate, truncateInBytes, truncateInRunes } from '../../functions/connectors/truncate.js';
+import { compileTemplates, renderStep } from '../../functions/render/engine.js';
+import { smsSegments } from '../../functions/render/sms.js';
+import type { RenderedMessage } from '../../functions/render/types.js';
+import { makeIncident } from '../fixtures/incident.js';
+import { parseXml, xmlShape } from '../render/markup.js';
+import { loadShippedTemplates, seedStep, type SeedMoment } from '../render/shipped.js';
+
+const set = compileTemplates(loadShippedTemplates());
+
+function input<K extends ReceiverKind>(kind: K, receiver: unknown, operation: Operation, opts: { moment?: SeedMoment; step?: Partial<DeliveryStep>; rendered?: RenderedMessage; ticket?: TicketRef | null } = {}) {
+  const step = seedStep(kind, opts.moment ?? 'owner-customer', opts.step ?? {});
+  const rendered = opts.rendered ?? renderStep(set, step, { receiverName: `soc-${kind}`, ticket: null });
+  return { step, receiverName: `soc-${kind}`, receiver: receiverSchema.parse(receiver) as ReceiverOf<K>, rendered, operation, ticket: opts.ticket ?? null };
+}
+
+const json = (b: { body: string }) => JSON.parse(b.body);
+
+describe('truncate helpers', () => {
+  it('counts runes, UTF-16 units or bytes and appends one ellipsis within the limit', () => {
+    expect(truncateInRunes('abcdef', 10)).toEqual({ value: 'abcdef', truncated: false });
+    expect(truncateInRunes('abcdef', 4)).toEqual({ value: 'abc…', truncated: true });
+    expect(truncateInRunes('😀😀😀😀', 3)).toEqual({ value: '😀😀…', truncated: true });
+    expect(truncate('😀😀😀😀', 5, { unit: 'utf16' }).value).toBe('😀😀…');
+    expect(truncateInBytes('ééééé', 7)).toEqual({ value: 'éé…', truncated: true });
+    expect(Buffer.byteLength(truncateInBytes('ééééé', 7).value)).toBeLessThanOrEqual(7);
+  });
+
+  it('never cuts inside an entity or a tag when told the markup', () => {
+    expect(truncate('ab &amp; cd', 6, { markup: 'html' }).value).toBe('ab…');
+    expect(truncate('ab &#x27; cd', 7, { markup: 'html' }).value).toBe('ab…');
+    expect(truncate('see <https://x.example|link> now', 12, { markup: 'slack' }).value).toBe('see…');
+    expect(truncate('ab &amp; cd', 6).value).toBe('ab &a…');
+  });
+
+  it('returns a hard cut when not even the ellipsis fits', () => {
+    expect(truncateInRunes('abcdef', 1)).toEqual({ value: 'a', truncated: true });
+  });
+});
+
+describe('email (.eml)', () => {
+  const receiver = { kind: 'email', to: ['soc@contoso.example', 'lead@contoso.example'], from: 'sentinel-kit@contoso.example', fromName: 'Sentinel Kit' };
+
+  it('builds a multipart/alternative RFC 5322 message threaded by incident', () => {
+    const p = buildEmailPayload(input('email', receiver, 'send'));
+    expect(p.format).toBe('eml');
+    const [head, ...rest] = p.body.split('\r\n\r\n');
+    expect(head).toMatch(/^From: "Sentinel Kit" <sentinel-kit@contoso\.example>\r\n/);
+    expect(head).toContain('\r\nTo: soc@contoso.example, lead@contoso.example\r\n');
+    expect(head).toContain('\r\nSubject: [Sentinel High] Incident 3177: Owner changed from Defender Experts to Customer - Multi-stage');
+    expect(head).toContain('\r\nDate: Thu, 26 Nov 2026 09:36:00 +0000\r\n');
+    expect(head).toMatch(/\r\nMessage-ID: <a{64}@contoso\.example>\r\n/);
+    expect(head).toContain('\r\nIn-Reply-To: <sentinel-incident-12345@contoso.example>\r\nReferences: <sentinel-incident-12345@contoso.example>\r\n');
+    expect(head).toContain('\r\nMIME-Version: 1.0\r\n');
+    const boundary = /boundary="([^"]+)"/.exec(head!)![1]!;
+    const body = rest.join('\r\n\r\n');
+    expect(body).toContain(`--${boundary}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable`);
+    expect(body).toContain(`--${boundary}\r\nContent-Type: text/html; charset=utf-8`);
+    expect(body.trimEnd().endsWith(`--${boundary}--`)).toBe(true);
+    for (const line of p.body.split('\r\n')) expect(line.length).toBeLessThanOrEqual(998);
+  });
+
+  it('is deterministic per step and gives a different Message-ID to a different step', () => {
+    const a = buildEmailPayload(input('email', receiver, 'send'));
+    expect(buildEmailPayload(input('email', receiver, 'send')).body).toBe(a.body);
+    const b = buildEmailPayload(input('email', receiver, 'send', { step: { idempotencyKey: 'b'.repeat(64) } }));
+    expect(/Message-ID: (.*)/.exec(b.body)![1]).not.toBe(/Message-ID: (.*)/.exec(a.body)![1]);
+    expect(/References: (.*)/.exec(b.body)![1]).toBe(/References: (.*)/.exec(a.body)![1]);
+  });
+
+  it('encodes a non-ASCII subject as RFC 2047 words and cuts it at 255 characters', () => {
+    const rendered: RenderedMessage = { kind: 'email', template: 'x', parts: { subject: 'Ünïcödé '.repeat(60), html: '<p>x</p>', text: 'x' } };
+    const p = buildEmailPayload(input('email', receiver, 'send', { rendered }));
+    expect(p.truncated).toEqual(['subject']);
+    const subject = /\r\nSubject: ([\s\S]*?)\r\n(?! )/.exec(p.body)![1]!;
+    const decoded = subject
+      .split(/\r\n /)
+      .map((w) => Buffer.from(/=\?UTF-8\?B\?(.*)\?=/.exec(w)![1]!, 'base64').toString('utf8'))
+      .join('');
+    expect(Array.from(decoded).length).toBeLessThanOrEqual(255);
+    expect(decoded.endsWith('…')).toBe(true);
+    for (const w of subject.split(/\r\n /)) expect(w.length).toBeLessThanOrEqual(75);
+  });
+
+  it('quoted-printable keeps lines at 76 and round-trips UTF-8', () => {
+    const text = `${'é'.repeat(100)} end \nsecond = line  `;
+    const qp = quotedPrintable(text);
+    for (const l of qp.split('\r\n')) expect(l.length).toBeLessThanOrEqual(76);
+    const decoded = Buffer.from(
+      qp
+        .replace(/=\r\n/g, '')
+        .replace(/\r\n/g, '\n')
+        .replace(/=([0-9A-F]{2})/g, (_m, h: string) => `%${h}`)
+        .replace(/[^%\n]/g, (c) => encodeURIComponent(c)),
+      'utf8',
+    );
+    expect(decodeURIComponent(decoded.toString())).toBe(text);
+  });
+
+  it('refuses an address that could carry a header', () => {
+    const bad = { kind: 'email' as const, to: ['soc@contoso.example'], from: 'x@contoso.example' };
+    const i = input('email', bad, 'send');
+    i.receiver = { ...i.receiver, to: ['a@b.example\r\nBcc: c@d.example'] };
+    expect(() => buildEmailPayload(i)).toThrow(KitError);
+  });
+});
+
+describe('slack', () => {
+  it('builds chat.postMessage arguments when a channel is set, a webhook body otherwise', () => {
+    const post = json(buildSlackPayload(input('slack', { kind: 'slack', channel: 'C0123456789' }, 'send')));
+    expect(post).toMatchObject({ channel: 'C0123456789', unfurl_links: false, metadata: { event_type: 'sentinel_incident_change' } });
+    expect(post.blocks[0].type).toBe('header');
+    const hook = json(buildSlackPayload(input('slack', { kind: 'slack' }, 'send')));
+    expect(hook.channel).toBeUndefined();
+    expect(hook.metadata).toBeUndefined();
+    expect(hook.text).toContain('Incident 3177');
+  });
+
+  it('cuts header, section text and block count to Block Kit limits and names what it cut', () => {
+    const rendered: RenderedMessage = {
+      kind: 'slack',
+      template: 'x',
+      parts: {
+        message: {
+          text: 'x',
+          blocks: [
+            { type: 'header', text: { type: 'plain_text', text: 'H'.repeat(200) } },
+            { type: 'section', text: { type: 'mrkdwn', text: `${'a'.repeat(2995)}&amp;&amp;` } },
+            ...Array.from({ length: 60 }, () => ({ type: 'divider' })),
+          ],
+        },
+      },
+    };
+    const p = buildSlackPayload(input('slack', { kind: 'slack' }, 'send', { rendered }));
+    const body = JSON.parse(p.body);
+    expect(body.blocks).toHaveLength(50);
+    expect(body.blocks[0].text.text).toHaveLength(150);
+    expect(body.blocks[1].text.text.length).toBeLessThanOrEqual(3000);
+    expect(body.blocks[1].text.text).toMatch(/a…$/);
+    expect(p.truncated).toEqual(['blocks[0].text', 'blocks[1].text', 'blocks']);
+  });
+});
+
+describe('sms', () => {
+  it('is the normalised text, at most 3 segments by default', () => {
+    const p = buildSmsPayload(input('sms', { kind: 'sms', to: ['+14255550123'] }, 'send', { step: { incident: makeIncident({ title: `“Long” ${'word '.repeat(300)}` }) } }));
+    expect(p.format).toBe('sms.txt');
+    expect(p.truncated).toEqual(['text']);
+    expect(smsSegments(p.body)).toBe(3);
+    expect(p.body).toContain('"Long"');
+  });
+
+  it('takes a different segment budget', () => {
+    const one = buildSmsPayloadWith({ maxSegments: 1 })(input('sms', { kind: 'sms', to: ['+14255550123'] }, 'send'));
+    expect(smsSegments(one.body)).toBe(1);
+    expect(one.body.endsWith('...')).toBe(true);
+  });
+});
+
+describe('voice', () => {
+  it('is a TwiML document with a <Response> root', () => {
+    const p = buildVoicePayload(input('voice', { kind: 'voice', to: ['+14255550123'] }, 'send'));
+    expect(p.body.startsWith('<?xml version="1.0" encoding="UTF-8"?>\n<Response>')).toBe(true);
+    expect(xmlShape(parseXml(p.body))).toBe('Response(Say,Pause,Say)');
+  });
+
+  it('shortens spoken text, whole entities only, to fit 4000 characters', () => {
+    const said = '&amp;'.repeat(1500);
+    const rendered: RenderedMessage = { kind: 'voice', template: 'x', parts: { twiml: `<Response><Say>${said}</Say><Say>Bye</Say></Response>` } };
+    const p = buildVoicePayload(input('voice', { kind: 'voice', to: ['+14255550123'] }, 'send', { rendered }));
+    expect(p.body.length).toBeLessThanOrEqual(4000);
+    expect(p.truncated).toEqual(['twiml']);
+    expect(xmlShape(parseXml(p.body))).toBe('Response(Say,Say)');
+  });
+
+  it('refuses a document that is not one <Response>', () => {
+    const rendered: RenderedMessage = { kind: 'voice', template: 'x', parts: { twiml: '<Say>hi</Say>' } };
+    expect(() => buildVoicePayload(input('voice', { kind: 'voice', to: ['+14255550123'] }, 'send', { rendered }))).toThrow(/<Response>/);
+  });
+});
+
+describe('servicenow', () => {
+  const receiver = { kind: 'servicenow', assignmentGroup: 'SOC', resolvedState: '6', closeCode: 'Solved (Permanently)' };
+
+  it('creates with correlation_id, urgency/impact from severity, and cuts short_description to 160', () => {
+    const step = { incident: makeIncident({ title: 'T'.repeat(400), severity: 'Medium' as const }) };
+    const p = buildServicenowPayload(input('servicenow', receiver, 'create', { step }));
+    const b = json(p);
+    expect(b).toMatchObject({ urgency: '2', impact: '2', correlation_id: '12345', correlation_display: 'Microsoft Sentinel', assignment_group: 'SOC' });
+    expect(b.short_description.length).toBeLessThanOrEqual(160);
+    expect(p.truncated).toContain('short_description');
+  });
+
+  it('updates with work_notes and resolves with state, close_code and close_notes', () => {
+    expect(Object.keys(json(buildServicenowPayload(input('servicenow', receiver, 'update'))))).toEqual(['work_notes']);
+    const r = json(buildServicenowPayload(input('servicenow', receiver, 'resolve', { moment: 'status-closed' })));
+    expect(r).toMatchObject({ state: '6', close_code: 'Solved (Permanently)' });
+    expect(r.close_notes).toContain('closed as TruePositive');
+    expect(r.work_notes).toContain('Status changed from Active to Closed');
+  });
+});
+
+describe('azure devops', () => {
+  const receiver = { kind: 'azuredevops', project: 'SecOps', areaPath: 'SecOps\\SOC', doneState: 'Closed' };
+
+  it('creates with title, HTML description, tags and priority as JSON Patch', () => {
+    const p = buildAzuredevopsPayload(input('azuredevops', receiver, 'create'));
+    expect(p.contentType).toBe('application/json-patch+json');
+    const ops = json(p) as Array<{ op: string; path: string; value: unknown }>;
+    expect(ops.map((o) => o.path)).toEqual(['/fields/System.Title', '/fields/System.Description', '/fields/System.Tags', '/fields/Microsoft.VSTS.Common.Priority', '/fields/System.AreaPath']);
+    expect(ops.every((o) => o.op === 'add')).toBe(true);
+    expect(ops[2]!.value).toBe('sentinel; sentinel-12345');
+    expect(ops[3]!.value).toBe(1);
+  });
+
+  it('updates History and resolves State + History', () => {
+    expect((json(buildAzuredevopsPayload(input('azuredevops', receiver, 'update'))) as Array<{ path: string }>).map((o) => o.path)).toEqual(['/fields/System.History']);
+    const r = json(buildAzuredevopsPayload(input('azuredevops', receiver, 'resolve', { moment: 'status-closed' }))) as Array<{ path: string; value: string }>;
+    expect(r[0]).toEqual({ op: 'add', path: '/fields/System.State', value: 'Closed' });
+    expect(r[1]!.value).toContain('<p>');
+  });
+
+  it('keeps "," and ";" out of the incident tag', () => {
+    const ops = json(buildAzuredevopsPayload(input('azuredevops', receiver, 'create', { step: { incidentKey: 'a;b,c d' } }))) as Array<{ path: string; value: string }>;
+    expect(ops[2]!.value).toBe('sentinel; sentinel-a-b-c-d');
+  });
+});
+
+describe('zendesk', () => {
+  it('creates a private html comment with external_id, tags and priority; updates and solves', () => {
+    const c = json(buildZendeskPayload(input('zendesk', { kind: 'zendesk', groupId: 42 }, 'create')));
+    expect(c.ticket).toMatchObject({ external_id: '12345', tags: ['sentinel', 'sentinel-12345'], priority: 'high', group_id: 42, comment: { public: false } });
+    expect(c.ticket.comment.html_body).toContain('<p>');
+    expect(Object.keys(json(buildZendeskPayload(input('zendesk', { kind: 'zendesk' }, 'update'))).ticket)).toEqual(['comment']);
+    expect(json(buildZendeskPayload(input('zendesk', { kind: 'zendesk' }, 'resolve'))).ticket.status).toBe('solved');
+  });
+});
+
+describe('freshservice', () => {
+  const receiver = { kind: 'freshservice', requesterEmail: 'soc@contoso.example' };
+
+  it('creates an open portal ticket with tags, adds a private note, resolves with status 4', () => {
+    expect(json(buildFreshservicePayload(input('freshservice', receiver, 'create')))).toMatchObject({
+      email: 'soc@contoso.example',
+      status: 2,
+      priority: 3,
+      source: 2,
+      tags: ['sentinel', 'sentinel-12345'],
+    });
+    const note = json(buildFreshservicePayload(input('freshservice', receiver, 'update')));
+    expect(note.private).toBe(true);
+    expect(note.body).toContain('<p>');
+    expect(json(buildFreshservicePayload(input('freshservice', receiver, 'resolve')))).toEqual({ status: 4 });
+  });
+});
+
+describe('pagerduty', () => {
+  const receiver = { kind: 'pagerduty' };
+
+  it('triggers with a placeholder routing key, dedup_key and mapped severity', () => {
+    const e = json(buildPagerdutyPayload(input('pagerduty', receiver, 'create')));
+    expect(e).toMatchObject({
+      routing_key: '<routing-key>',
+      event_action: 'trigger',
+      dedup_key: 'sentinel-12345',
+      payload: { source: 'microsoft-sentinel', severity: 'critical', component: 'Microsoft Defender XDR' },
+      links: [{ href: 'https://security.microsoft.com/incidents/12345?tid=b3c1b5fc-828c-45fa-a1e1-10d74f6d6e9c', text: 'Open in Microsoft Defender' }],
+    });
+    expect(e.payload.summary).toContain('Owner changed from Defender Experts to Customer');
+    const low = json(buildPagerdutyPayload(input('pagerduty', receiver, 'create', { step: { incident: makeIncident({ severity: 'Low' }) } })));
+    expect(low.payload.severity).toBe('warning');
+  });
+
+  it('acknowledges when Defender Experts take the incident, triggers again when it comes back to the customer', () => {
+    expect(json(buildPagerdutyPayload(input('pagerduty', receiver, 'update', { moment: 'owner-defender-experts' })))).toEqual({
+      routing_key: '<routing-key>',
+      event_action: 'acknowledge',
+      dedup_key: 'sentinel-12345',
+    });
+    expect(json(buildPagerdutyPayload(input('pagerduty', receiver, 'update', { moment: 'awaiting-customer-action' }))).event_action).toBe('trigger');
+  });
+
+  it('resolves by the ticket id it was given', () => {
+    const ticket: TicketRef = { receiver: 'soc-pagerduty', incidentKey: '12345', id: 'sentinel-12345', key: null, url: null, state: 'open' };
+    expect(json(buildPagerdutyPayload(input('pagerduty', receiver, 'resolve', { ticket })))).toEqual({ routing_key: '<routing-key>', event_action: 'resolve', dedup_key: 'sentinel-12345' });
+  });
+
+  it('keeps dedup_key within 255 and the summary within 1024', () => {
+    expect(pagerdutyDedupKey('k'.repeat(300)).length).toBeLessThanOrEqual(255);
+    expect(pagerdutyDedupKey('k'.repeat(300))).toBe(pagerdutyDedupKey('k'.repeat(300)));
+    const rendered: RenderedMessage = { kind: 'pagerduty', template: 'x', parts: { summary: 's'.repeat(5000) } };
+    const p = buildPagerdutyPayload(input('pagerduty', receiver, 'create', { rendered }));
+    expect(json(p).payload.summary.length).toBe(1024);
+    expect(p.truncated).toContain('summary');
+  });
+});
+
+describe('every builder', () => {
+  const cases: Array<[string, PayloadBuilder<any>, unknown, Operation[]]> = [
+    ['servicenow', buildServicenowPayload, { kind: 'servicenow' }, ['create', 'update', 'resolve']],
+    ['azuredevops', buildAzuredevopsPayload, { kind: 'azuredevops', project: 'P' }, ['create', 'update', 'resolve']],
+    ['zendesk', buildZendeskPayload, { kind: 'zendesk' }, ['create', 'update', 'resolve']],
+    ['freshservice', buildFreshservicePayload, { kind: 'freshservice', requesterEmail: 'a@b.example' }, ['create', 'update', 'resolve']],
+    ['pagerduty', buildPagerdutyPayload, { kind: 'pagerduty' }, ['create', 'update', 'resolve']],
+  ];
+
+  it('refuses "send" on a ticket receiver and names the template part that is missing', () => {
+    for (const [kind, build, receiver] of cases) {
+      expect(() => build(input(kind as ReceiverKind, receiver, 'send')), kind).toThrow(KitError);
+      const empty: RenderedMessage = { kind: kind as ReceiverKind, template: 'x', parts: {} };
+      if (kind !== 'freshservice') expect(() => build(input(kind as ReceiverKind, receiver, 'update', { rendered: empty })), kind).toThrow(/part/);
+    }
+  });
+});
