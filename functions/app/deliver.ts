@@ -34,8 +34,8 @@ export async function deliverHandler(message: unknown, context: InvocationContex
   const delivery = asDelivery(message);
   if (!delivery) {
     log.error('queue message is not a delivery; moved to the poison queue');
-    const fake = { step: { idempotencyKey: 'malformed' }, attempt: 0 } as unknown as QueuedDelivery;
-    await runtime.stores.queue.poison(fake, `malformed message: ${JSON.stringify(message).slice(0, 500)}`);
+    const raw = typeof message === 'string' ? message : (JSON.stringify(message) ?? String(message));
+    await runtime.stores.queue.poisonRaw(raw.slice(0, 48_000), 'malformed message: not a delivery step');
     return;
   }
   await deliver(delivery, { ...runtime.deliverDeps, log });

@@ -231,6 +231,9 @@ function memoryDeliveryQueue(now: () => number): MemoryDeliveryQueue {
       messages.splice(index, 1);
     },
 
+    async poisonRaw(raw, reason) {
+      poisoned.push(encodePoison(null, reason, raw, new Date(now())));
+    },
     async poison(delivery, reason) {
       poisoned.push(encodePoison(decodeDelivery(delivery), reason, null, new Date(now())));
     },

@@ -84,6 +84,8 @@ export interface DeliveryQueue {
   delete(message: ReceivedMessage): Promise<void>;
   /** moves a delivery to the poison queue */
   poison(delivery: QueuedDelivery, reason: string): Promise<void>;
+  /** puts a message that is not a delivery at all on the poison queue, raw text kept for the operator */
+  poisonRaw(raw: string, reason: string): Promise<void>;
   /** what is in the poison queue (for reports and tests) */
   peekPoison(max: number): Promise<Array<{ delivery: QueuedDelivery; reason: string }>>;
   /** approximate number of visible + invisible messages (for drain loops and tests) */

@@ -62,7 +62,8 @@ describe('email (.eml)', () => {
   it('builds a multipart/alternative RFC 5322 message threaded by incident', () => {
     const p = buildEmailPayload(input('email', receiver, 'send'));
     expect(p.format).toBe('eml');
-    const [head, ...rest] = p.body.split('\r\n\r\n');
+    const [folded, ...rest] = p.body.split('\r\n\r\n');
+    const head = folded!.replace(/\r\n /g, ' ');
     expect(head).toMatch(/^From: "Sentinel Kit" <sentinel-kit@contoso\.example>\r\n/);
     expect(head).toContain('\r\nTo: soc@contoso.example, lead@contoso.example\r\n');
     expect(head).toContain('\r\nSubject: [Sentinel High] Incident 3177: Owner changed from Defender Experts to Customer - Multi-stage');
@@ -70,7 +71,7 @@ describe('email (.eml)', () => {
     expect(head).toMatch(/\r\nMessage-ID: <a{64}@contoso\.example>\r\n/);
     expect(head).toContain('\r\nIn-Reply-To: <sentinel-incident-12345@contoso.example>\r\nReferences: <sentinel-incident-12345@contoso.example>\r\n');
     expect(head).toContain('\r\nMIME-Version: 1.0\r\n');
-    const boundary = /boundary="([^"]+)"/.exec(head!)![1]!;
+    const boundary = /boundary="([^"]+)"/.exec(head)![1]!;
     const body = rest.join('\r\n\r\n');
     expect(body).toContain(`--${boundary}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable`);
     expect(body).toContain(`--${boundary}\r\nContent-Type: text/html; charset=utf-8`);
@@ -161,7 +162,8 @@ describe('slack', () => {
 
 describe('sms', () => {
   it('is the normalised text, at most 3 segments by default', () => {
-    const p = buildSmsPayload(input('sms', { kind: 'sms', to: ['+14255550123'] }, 'send', { step: { incident: makeIncident({ title: `“Long” ${'word '.repeat(300)}` }) } }));
+    const rendered: RenderedMessage = { kind: 'sms', template: 'x', parts: { text: `“Long” ${'word '.repeat(300)} 😀` } };
+    const p = buildSmsPayload(input('sms', { kind: 'sms', to: ['+14255550123'] }, 'send', { rendered }));
     expect(p.format).toBe('sms.txt');
     expect(p.truncated).toEqual(['text']);
     expect(smsSegments(p.body)).toBe(3);
@@ -201,8 +203,9 @@ describe('servicenow', () => {
   const receiver = { kind: 'servicenow', assignmentGroup: 'SOC', resolvedState: '6', closeCode: 'Solved (Permanently)' };
 
   it('creates with correlation_id, urgency/impact from severity, and cuts short_description to 160', () => {
-    const step = { incident: makeIncident({ title: 'T'.repeat(400), severity: 'Medium' as const }) };
-    const p = buildServicenowPayload(input('servicenow', receiver, 'create', { step }));
+    const step = { incident: makeIncident({ severity: 'Medium' as const }) };
+    const rendered: RenderedMessage = { kind: 'servicenow', template: 'x', parts: { short_description: 'T'.repeat(400), description: 'd', work_notes: 'w' } };
+    const p = buildServicenowPayload(input('servicenow', receiver, 'create', { step, rendered }));
     const b = json(p);
     expect(b).toMatchObject({ urgency: '2', impact: '2', correlation_id: '12345', correlation_display: 'Microsoft Sentinel', assignment_group: 'SOC' });
     expect(b.short_description.length).toBeLessThanOrEqual(160);
@@ -282,8 +285,8 @@ describe('pagerduty', () => {
       event_action: 'trigger',
       dedup_key: 'sentinel-12345',
       payload: { source: 'microsoft-sentinel', severity: 'critical', component: 'Microsoft Defender XDR' },
-      links: [{ href: 'https://security.microsoft.com/incidents/12345?tid=b3c1b5fc-828c-45fa-a1e1-10d74f6d6e9c', text: 'Open in Microsoft Defender' }],
     });
+    expect(e.links.map((l: { text: string }) => l.text)).toEqual(['Open in Microsoft Defender', 'Open in Microsoft Sentinel']);
     expect(e.payload.summary).toContain('Owner changed from Defender Experts to Customer');
     const low = json(buildPagerdutyPayload(input('pagerduty', receiver, 'create', { step: { incident: makeIncident({ severity: 'Low' }) } })));
     expect(low.payload.severity).toBe('warning');

@@ -440,6 +440,14 @@ export function stateContract(adapter: string, create: () => Promise<StateHarnes
       expect(await queue.peekPoison(10)).toEqual([]);
     });
 
+    it('parks raw text that was never a delivery, keeping it for the operator', async () => {
+      const harness = await create();
+      await harness.stores.queue.poisonRaw('{"unexpected":true}', 'malformed message: not a delivery step');
+      const entries = await harness.stores.queue.peekPoisonEntries(10);
+      expect(entries).toEqual([{ delivery: null, reason: 'malformed message: not a delivery step', raw: '{"unexpected":true}' }]);
+      expect(await harness.stores.queue.peekPoison(10)).toEqual([]);
+    });
+
     it('rejects a delivery too large for a queue message, saying so', async () => {
       const { stores } = await create();
       const step = makeStep({ incident: makeIncident({ description: 'x'.repeat(60_000) }) });

@@ -103,6 +103,9 @@ export function storageDeliveryQueue(queue: QueueClient, poisonQueue: QueueClien
       await deleteOrConflict(queue, message.messageId, message.popReceipt);
     },
 
+    async poisonRaw(raw, reason) {
+      await sendPoison(null, reason, raw);
+    },
     async poison(delivery, reason) {
       await sendPoison(decodeDelivery(delivery), reason, null);
     },

@@ -1,0 +1,131 @@
+/**
+ * The Function App's handlers, called as the host calls them (HttpRequest / queue payload +
+ * InvocationContext), on Azurite, with the comment back going to a loopback ARM.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HttpRequest, InvocationContext } from '@azure/functions';
+import type { TokenCredential } from '@azure/identity';
+import { dispatchHandler } from '../../functions/app/dispatch.js';
+import { deliverHandler } from '../../functions/app/deliver.js';
+import { healthHandler } from '../../functions/app/health.js';
+import { setAppRuntimeForTests } from '../../functions/app/runtime.js';
+import { commentBack } from '../../functions/pipeline/comment-back.js';
+import { commentIdFor } from '../../functions/connectors/sentinel/comment.js';
+import { createAzureStores, type AzureStateStores } from '../../functions/state/index.js';
+import { useAzurite, uniqueNames } from '../helpers/azurite.js';
+import { createFakeTeams, reply, startFakeServer, type FakeServer } from '../helpers/fake-server.js';
+import { harness, sampleLines } from '../pipeline/harness.js';
+
+const connection = useAzurite();
+const logs: string[] = [];
+const context = () =>
+  new InvocationContext({
+    functionName: 'test',
+    invocationId: `inv-${Math.random().toString(36).slice(2)}`,
+    logHandler: (_level, ...args) => logs.push(args.map(String).join(' ')),
+  });
+const post = (body: string, headers: Record<string, string> = { 'content-type': 'application/json' }) =>
+  new HttpRequest({ method: 'POST', url: 'http://localhost/api/dispatch', body: { string: body }, headers });
+
+const credential: TokenCredential = { getToken: async () => ({ token: 'dummy-arm-token', expiresOnTimestamp: Date.now() + 3_600_000 }) };
+let stores: AzureStateStores;
+let arm: FakeServer;
+let teamsServer: FakeServer;
+const teams = createFakeTeams({ sig: 'SECRETSIGNATURE0123456789abcdef' });
+const armComments: Array<{ path: string; message: string }> = [];
+
+beforeAll(async () => {
+  stores = await createAzureStores({ connectionString: connection(), ...uniqueNames() });
+  arm = await startFakeServer((req) => {
+    const message = (JSON.parse(req.body || '{}') as { properties?: { message?: string } }).properties?.message ?? '';
+    armComments.push({ path: req.path, message });
+    return reply(201, { id: req.path, name: req.path.split('/').pop(), properties: { message } });
+  });
+  teamsServer = await startFakeServer(teams.handler);
+  const h = await harness(stores, { teamsWebhookUrl: `${teamsServer.url}${teams.path}?sig=SECRETSIGNATURE0123456789abcdef` }, { afterDelivered: commentBack({ credential, endpoint: arm.url }) });
+  setAppRuntimeForTests(async () => ({ ...h.runtime, stores }));
+});
+
+afterAll(async () => {
+  setAppRuntimeForTests(null);
+  await arm?.close();
+  await teamsServer?.close();
+});
+
+describe('dispatch (HTTP)', () => {
+  it('answers 202 with what was planned, then deliver sends it and comments back once per delivery', async () => {
+    const [first] = await sampleLines();
+    const res = await dispatchHandler(post(JSON.stringify(first)), context());
+    expect(res.status).toBe(202);
+    const planned = res.jsonBody as { incidentKey: string; steps: Array<{ receiver: string; idempotencyKey: string }>; changes: unknown[] };
+    expect(planned.incidentKey).toBe('3101');
+    expect(planned.changes).toEqual([
+      { kind: 'owner', from: null, to: 'Defender Experts' },
+      { kind: 'status', from: null, to: 'Active' },
+    ]);
+    expect(planned.steps.length).toBe(11);
+
+    // the host hands each queue message (base64 JSON, decoded) to the deliver function
+    for (let i = 0; i < 3; i++) {
+      const messages = await stores.queue.receive(32, 30_000);
+      for (const m of messages) {
+        await deliverHandler(m.delivery, context());
+        await stores.queue.delete(m);
+      }
+    }
+    expect(await stores.queue.approximateCount()).toBe(0);
+    expect(teams.messages).toHaveLength(1);
+    for (const s of planned.steps) expect((await stores.ledger.get(s.idempotencyKey))?.status).toBe('done');
+    // one comment per delivery, each with the id derived from its idempotency key
+    const ids = armComments.map((c) => c.path.split('/').pop());
+    expect(ids.sort()).toEqual(planned.steps.map((s) => commentIdFor(s.idempotencyKey)).sort());
+    expect(armComments.every((c) => c.path.includes('/providers/Microsoft.SecurityInsights/incidents/0b7d0c1e-3101-4c7d-9e10-2b4f6a8c3101/comments/'))).toBe(true);
+    expect(armComments.find((c) => c.message.includes('soc-jira'))?.message).toMatch(/created/);
+
+    // the Logic App retries the same body: planned again, delivered never twice, no new comments
+    const again = await dispatchHandler(post(JSON.stringify(first)), context());
+    expect((again.jsonBody as { replay: boolean }).replay).toBe(true);
+    const before = armComments.length;
+    for (const m of await stores.queue.receive(32, 30_000)) {
+      await deliverHandler(m.delivery, context());
+      await stores.queue.delete(m);
+    }
+    expect(teams.messages).toHaveLength(1);
+    expect(armComments.length).toBe(before);
+
+    // the webhook's signature never reached a log line
+    expect(logs.join('\n')).not.toContain('SECRETSIGNATURE');
+    expect(logs.some((l) => l.includes('"idempotencyKey"') && l.includes('"receiver":"soc-teams"'))).toBe(true);
+  });
+
+  it.each([
+    ['not JSON', post('{"object": '), 400, /not valid JSON/],
+    ['empty', post('  '), 400, /empty body/],
+    ['not an incident', post('{"hello":"world"}'), 400, /incident/i],
+    ['a Sentinel body without a title', post(JSON.stringify({ objectSchemaType: 'Incident', object: { name: 'x', properties: { severity: 'High' } } })), 400, /title/],
+    ['the wrong content type', post('<xml/>', { 'content-type': 'text/xml' }), 415, /content-type/],
+    ['too large', post('{}', { 'content-type': 'application/json', 'content-length': String(10 * 1024 * 1024) }), 413, /limit/],
+  ])('answers a caller mistake (%s) with a clear 4xx, never 500', async (_name, request, status, message) => {
+    const res = await dispatchHandler(request, context());
+    expect(res.status).toBe(status);
+    expect((res.jsonBody as { error: string }).error).toMatch(message);
+  });
+});
+
+describe('deliver (queue)', () => {
+  it('moves a message that is not a delivery to the poison queue instead of crashing', async () => {
+    await expect(deliverHandler({ unexpected: true }, context())).resolves.toBeUndefined();
+    await expect(deliverHandler('garbage', context())).resolves.toBeUndefined();
+    const poison = await stores.queue.peekPoisonEntries(10);
+    const malformed = poison.filter((p) => p.reason.startsWith('malformed message'));
+    expect(malformed.map((p) => p.raw)).toEqual(['{"unexpected":true}', 'garbage']);
+  });
+});
+
+describe('health (HTTP GET)', () => {
+  it('reports ok with the receiver count', async () => {
+    const res = await healthHandler(new HttpRequest({ method: 'GET', url: 'http://localhost/api/health' }), context());
+    expect(res.status).toBe(200);
+    expect(res.jsonBody).toMatchObject({ status: 'ok', receivers: 11 });
+  });
+});
