@@ -33,8 +33,11 @@ const USAGE = `usage: spk rules test --event FILE [--rules DIR] [--prefix PREFIX
   --expect LIST    exit 1 unless exactly these rules fire (comma-separated rule names; "" for none)
   --json           print a JSON report`;
 
-/** Terminal output must not carry control characters from incident text (escape-sequence injection). */
-const inert = (s: string) => s.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '?');
+/**
+ * One line of terminal output with no control characters from incident text: no escape sequences,
+ * and no line breaks that would forge a line of the report.
+ */
+const inert = (s: string) => s.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
 
 /** Loads and validates every rules/*.yaml; errors name the file, line and field. */
 export async function loadRules(dir: string): Promise<AutomationRuleDefinition[]> {
