@@ -81,7 +81,7 @@ var prefix = toLower(namePrefix)
 var playbookNames = map(playbookKeys, k => { key: k, name: '${prefix}-${k}' })
 var suffix = uniqueString(subscription().id, resourceGroup().id, prefix)
 var names = {
-  storageAccount: take('st${prefix}${suffix}', 24)
+  storageAccount: take('st${replace(prefix, '-', '')}${suffix}', 24)
   keyVault: take('kv-${prefix}-${suffix}', 24)
   functionApp: 'func-${prefix}-${suffix}'
   plan: 'asp-${prefix}-${suffix}'

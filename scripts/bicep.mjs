@@ -129,6 +129,11 @@ export async function lintAll(dir = path.join(projectRoot, 'bicep')) {
   return runBicep(['lint', '--pattern', '**/*.bicep*'], { cwd: dir });
 }
 
+/** Compiles every .bicep file under dir (each module on its own too) into outdir, in one CLI run. */
+export async function buildAll(outdir, dir = path.join(projectRoot, 'bicep')) {
+  return runBicep(['build', '--pattern', '**/*.bicep', '--outdir', outdir], { cwd: dir });
+}
+
 /** Compiles a template to JSON text (stdout), failing on any diagnostic. */
 export async function buildToString(file) {
   const r = await runBicep(['build', file, '--stdout']);

@@ -81,7 +81,7 @@ export async function renderCommand(argv: string[], io: CliIo): Promise<number> 
     io.stdout(JSON.stringify(templateContext(step, { receiverName: values.receiver, ticket: null }), null, 2));
     return 0;
   }
-  const rendered = renderStep(kit.templates, step, { receiverName: values.receiver, ticket: null });
+  const rendered = renderStep(kit.templates, step, { receiverName: values.receiver, ticket: null, ...(kit.config.exclusions.reason ? { exclusionReason: kit.config.exclusions.reason } : {}) });
   if (values.payload) {
     const builder = PAYLOAD_BUILDERS[receiver.kind] as PayloadBuilder<ReceiverConfig>;
     for (const op of operationsFor(step, null)) {

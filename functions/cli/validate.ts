@@ -27,7 +27,7 @@ export async function validateCommand(argv: string[], io: CliIo): Promise<number
   if (kit.templates && kit.problems.length === 0) {
     for (const step of sampleSteps(kit.config)) {
       try {
-        renderStep(kit.templates, step, { receiverName: step.receiver, ticket: null });
+        renderStep(kit.templates, step, { receiverName: step.receiver, ticket: null, ...(kit.config.exclusions.reason ? { exclusionReason: kit.config.exclusions.reason } : {}) });
       } catch (e) {
         if (e instanceof KitError) problems.push(e);
         else throw e;

@@ -36,7 +36,9 @@ export function createRuntime(kit: LoadedKit & { templates: TemplateSet }, store
     deliverDeps: {
       stores,
       receivers: kit.config.receivers,
-      render: (step, ticket) => renderStep(templates, step, { receiverName: step.receiver, ticket, now: now() }),
+      // `now` is left to the step's plannedAt, so a retry renders the very same bytes
+      render: (step, ticket) =>
+        renderStep(templates, step, { receiverName: step.receiver, ticket, ...(kit.config.exclusions.reason ? { exclusionReason: kit.config.exclusions.reason } : {}) }),
       connectorFor,
       now: () => now().getTime(),
       ...(options.log ? { log: options.log } : {}),

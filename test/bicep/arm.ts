@@ -90,6 +90,7 @@ export interface BicepCli {
   ): Promise<{ ok: boolean; status: number | null; stdout: string; stderr: string; diagnostics: { file: string; line: number; level: string; code: string; message: string }[] }>;
   bicepFiles(dir?: string): string[];
   lintAll(dir?: string): ReturnType<BicepCli['runBicep']>;
+  buildAll(outdir: string, dir?: string): ReturnType<BicepCli['runBicep']>;
   buildToString(file: string): Promise<string>;
   parseDiagnostics(output: string): { file: string; line: number; column: number; level: string; code: string; message: string }[];
   PINNED_BICEP_VERSION: string;

@@ -43,6 +43,24 @@ describe('Bicep CLI', () => {
     expect(r.status, r.stderr).toBe(0);
   });
 
+  it('builds every .bicep file, each module on its own too, with no diagnostics', async () => {
+    const out = await mkdtemp(path.join(os.tmpdir(), 'spk-bicep-build-'));
+    try {
+      const r = await cli.buildAll(out, bicepDir);
+      expect(r.diagnostics, r.stderr).toEqual([]);
+      expect(r.status, r.stderr).toBe(0);
+      const templates = files.filter((f) => f.endsWith('.bicep'));
+      expect(templates.length).toBeGreaterThanOrEqual(9);
+      for (const f of templates) {
+        const compiled = path.join(out, path.relative(bicepDir, f)).replace(/\.bicep$/, '.json');
+        const json = JSON.parse(await readFile(compiled, 'utf8')) as { $schema?: string };
+        expect(json.$schema, compiled).toMatch(/deploymentTemplate\.json#$/);
+      }
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
+  });
+
   it('builds main.bicep with no diagnostics to the committed azuredeploy.json (ignoring metadata._generator)', async () => {
     const fresh = JSON.parse(await cli.buildToString(path.join(bicepDir, 'main.bicep'))) as unknown;
     const committed = JSON.parse(await readFile(compiledTemplatePath, 'utf8')) as unknown;

@@ -90,7 +90,7 @@ describe('npm run package', () => {
     const r = runPackage(dir);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/^wrote dist\/function-app\.zip \(8 files, \d+ bytes\)/);
+    expect(r.stdout).toMatch(/^wrote dist\/function-app\.zip \(7 files, \d+ bytes\)/);
     expect(r.stdout).toContain('az functionapp deployment source config-zip');
 
     const entries = readZip(await readFile(path.join(dir, 'dist', 'function-app.zip')));

@@ -11,6 +11,7 @@ import {
   ruleFromYaml,
   ruleInputFromTriggerBody,
   type AutomationRuleCondition,
+  type ConditionOperator,
   type AutomationRuleDefinition,
   type RuleEvaluationInput,
 } from '../../functions/core/automation-rules.js';
@@ -132,17 +133,17 @@ describe('evaluateRule', () => {
   });
 
   it('applies Contains, StartsWith, EndsWith and their negations to strings and to arrays', () => {
-    const cases: [AutomationRuleCondition['conditionType'], string, string, boolean][] = [
-      ['Property', 'Contains', 'usb', true],
-      ['Property', 'NotContains', 'usb', false],
-      ['Property', 'StartsWith', 'suspicious', true],
-      ['Property', 'NotStartsWith', 'benign', true],
-      ['Property', 'EndsWith', 'fin-042', true],
-      ['Property', 'NotEndsWith', 'fin-042', false],
+    const cases: [ConditionOperator, string, boolean][] = [
+      ['Contains', 'usb', true],
+      ['NotContains', 'usb', false],
+      ['StartsWith', 'suspicious', true],
+      ['NotStartsWith', 'benign', true],
+      ['EndsWith', 'fin-042', true],
+      ['NotEndsWith', 'fin-042', false],
     ];
-    for (const [, op, value, expected] of cases) {
-      const r = rule([{ conditionType: 'Property', conditionProperties: { propertyName: 'IncidentTitle', operator: op as never, propertyValues: [value] } }]);
-      expect(evaluateRule(r, input()).fires, `${op} ${value}`).toBe(expected);
+    for (const [operator, value, expected] of cases) {
+      const r = rule([{ conditionType: 'Property', conditionProperties: { propertyName: 'IncidentTitle', operator, propertyValues: [value] } }]);
+      expect(evaluateRule(r, input()).fires, `${operator} ${value}`).toBe(expected);
     }
     const tactic = rule([{ conditionType: 'Property', conditionProperties: { propertyName: 'IncidentTactics', operator: 'Contains', propertyValues: ['lateral'] } }]);
     expect(evaluateRule(tactic, input({}, { tactics: ['InitialAccess', 'LateralMovement'] })).fires).toBe(true);

@@ -123,8 +123,8 @@ describe('exactly once in effect (Azurite)', () => {
       };
       const leaseMs = 1_500;
       void deliver({ step: jiraStep, attempt: 1 }, { ...h.runtime.deliverDeps, stores: { ...s, ledger: crashingLedger }, leaseMs });
-      await expect.poll(() => jira.countIssuesWithLabel('sentinel-3101'), { timeout: 10_000 }).toBe(1);
-      expect(crashed).toBe(true);
+      await expect.poll(() => crashed, { timeout: 10_000 }).toBe(true);
+      expect(jira.countIssuesWithLabel('sentinel-3101')).toBe(1);
       // the queue message reappears; another worker retries once the dead worker's lease lapsed
       await new Promise((r) => setTimeout(r, leaseMs + 200));
       const retry = await deliver({ step: jiraStep, attempt: 2 }, { ...h.runtime.deliverDeps, leaseMs });

@@ -13,8 +13,8 @@ export interface SmsPayloadOptions {
 }
 
 export function buildSmsPayloadWith(options: SmsPayloadOptions = {}): PayloadBuilder<ReceiverOf<'sms'>> {
-  const maxSegments = options.maxSegments ?? SMS_DEFAULT_MAX_SEGMENTS;
   return (input): OutboundPayload => {
+    const maxSegments = options.maxSegments ?? input.receiver.maxSegments ?? SMS_DEFAULT_MAX_SEGMENTS;
     const raw = input.rendered.parts.text;
     if (typeof raw !== 'string') {
       throw new KitError('sms: the template must produce a "text" part', { kind: 'template', where: { field: 'text' } });
