@@ -4,6 +4,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve, relative, sep } from 'node:path';
 import { loadKit } from '../config/load.js';
 import { KitError } from '../core/errors.js';
+import { locateField } from '../core/config.js';
 import { ruleFromYaml } from '../core/automation-rules.js';
 import { parse as parseYaml } from 'yaml';
 import { renderStep } from '../render/engine.js';
@@ -39,10 +40,14 @@ export async function validateCommand(argv: string[], io: CliIo): Promise<number
   const ruleFiles = (await readdir(rulesDir).catch(() => [] as string[])).filter((f) => /\.ya?ml$/i.test(f)).sort();
   for (const f of ruleFiles) {
     const path = relative(io.cwd, join(rulesDir, f)).split(sep).join('/');
+    const source = await readFile(join(rulesDir, f), 'utf8');
     try {
-      ruleFromYaml(parseYaml(await readFile(join(rulesDir, f), 'utf8')), path);
+      ruleFromYaml(parseYaml(source), path);
     } catch (e) {
-      if (e instanceof KitError) problems.push(e);
+      if (e instanceof KitError) {
+        const at = e.where?.field && !e.where.line ? locateField(source, e.where.field) : {};
+        problems.push(new KitError(e.message, { kind: e.kind, cause: e, where: { ...e.where, file: path, ...at } }));
+      }
       else problems.push(new KitError((e as Error).message, { kind: 'config', where: { file: path } }));
     }
   }

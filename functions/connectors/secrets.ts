@@ -35,5 +35,14 @@ export function resolveSecret(
       where,
     });
   }
+  // App Service leaves a Key Vault reference it could not resolve (secret not set yet, no access) as the
+  // literal "@Microsoft.KeyVault(...)" text: using it as a credential would only earn a 401 later.
+  if (/^@Microsoft\.KeyVault\(/i.test(value.trim())) {
+    const at = field === undefined ? '' : ` (${field})`;
+    throw new KitError(
+      `secret reference ${ref}${at}: app setting ${name} is a Key Vault reference that did not resolve (secret not set, or the app cannot read the vault)`,
+      { kind: 'config', where },
+    );
+  }
   return value;
 }

@@ -55,6 +55,14 @@ function parseYaml(file: SourceFile, problems: KitError[]): (Located & { value: 
   return { doc, lines, value: doc.toJS({ maxAliasCount: 100 }) };
 }
 
+/** line/col in YAML `source` of a dotted field path like `triggeringLogic.conditions.0.conditionType` */
+export function locateField(source: string, field: string): { line: number; column: number } {
+  const lines = new LineCounter();
+  const doc = parseDocument(source, { lineCounter: lines });
+  const path = field.split('.').filter(Boolean).map((p) => (/^\d+$/.test(p) ? Number(p) : p));
+  return locate({ doc, lines }, path);
+}
+
 /** line/col of the YAML node at `path`, or of its nearest existing parent */
 export function locate(located: Located, path: ReadonlyArray<PropertyKey>): { line: number; column: number } {
   for (let n = path.length; n >= 0; n--) {

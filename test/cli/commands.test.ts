@@ -31,6 +31,17 @@ describe('spk validate', () => {
     expect(lines.at(-1)).toMatch(/^\d+ problem\(s\)$/);
   });
 
+  it('reports an automation rule mistake at its line and column', async () => {
+    const dir = await tempDir('spk-rules-');
+    await cp(join(REPO, 'rules'), join(dir, 'rules'), { recursive: true });
+    const file = join(dir, 'rules', 'status-active.yaml');
+    const { readFile } = await import('node:fs/promises');
+    await writeFile(file, (await readFile(file, 'utf8')).replace('conditionType: PropertyChanged', 'conditionType: PropertyChangd'));
+    const r = await spk(['validate', '--rules', join(dir, 'rules')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/rules\/status-active\.yaml:\d+:\d+ triggeringLogic\.conditions\.0\.conditionType: /);
+  });
+
   it('reports a template syntax error with its location', async () => {
     const dir = await configCopy();
     await writeFile(join(dir, 'templates', 'slack', 'incident-change.hbs'), '{{#*inline "message"}}\n{"text": "{{#if incident.title}}oops"}\n{{/inline}}\n');

@@ -98,6 +98,11 @@ describe('resolveSecret', () => {
     expect(() => resolveSecret('env:JIRA_TOKEN', { JIRA_TOKEN: '  ' })).toThrow(/is missing or empty/);
   });
 
+  it('an unresolved Key Vault reference is a config error, never used as the credential', () => {
+    const ref = '@Microsoft.KeyVault(VaultName=kv-spk;SecretName=jira-api-token)';
+    expect(() => resolveSecret('env:JIRA_API_TOKEN', { JIRA_API_TOKEN: ref })).toThrow(/Key Vault reference that did not resolve/);
+  });
+
   it('a literal is refused without echoing it', () => {
     const literal = 'https://prod-1.logic.azure.com/workflows/abc?sig=LITERALSECRET';
     let err: KitError | undefined;
