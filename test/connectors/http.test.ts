@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { failure, useFakeServers } from '../helpers/errors.js';
 import fc from 'fast-check';
 import {
   backoffMs,
@@ -24,24 +25,7 @@ import {
   type FakeServer,
 } from '../helpers/fake-server.js';
 
-const servers: FakeServer[] = [];
-async function serve(handler: FakeHandler): Promise<FakeServer> {
-  const s = await startFakeServer(handler);
-  servers.push(s);
-  return s;
-}
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
-
-async function failure(p: Promise<unknown>): Promise<KitError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(KitError);
-  return err as KitError;
-}
+const serve = useFakeServers();
 
 const NOW = Date.UTC(2026, 10, 26, 9, 36, 0);
 

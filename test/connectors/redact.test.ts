@@ -1,4 +1,5 @@
 import { inspect } from 'node:util';
+import { failure } from '../helpers/errors.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { redactSecrets, redactUrl } from '../../functions/connectors/redact.js';
 import { resolveSecret } from '../../functions/connectors/secrets.js';
@@ -17,15 +18,6 @@ const servers: FakeServer[] = [];
 afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => s.close()));
 });
-
-async function failure(p: Promise<unknown>): Promise<KitError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(KitError);
-  return err as KitError;
-}
 
 /** Everything a log line could show about an error: message, stack and the whole cause chain. */
 function everythingShown(err: Error): string {

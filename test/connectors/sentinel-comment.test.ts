@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { failure, useFakeServers } from '../helpers/errors.js';
 import type { TokenCredential } from '@azure/identity';
 import {
   addIncidentComment,
@@ -26,15 +27,7 @@ const credential: TokenCredential = {
   },
 };
 
-const servers: FakeServer[] = [];
-async function fakeArm(handler: FakeHandler): Promise<FakeServer> {
-  const s = await startFakeServer(handler);
-  servers.push(s);
-  return s;
-}
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
+const fakeArm = useFakeServers();
 
 /** ARM's answer to IncidentComments_CreateOrUpdate: the comment resource. */
 const armComment: FakeHandler = (req) => {
@@ -47,15 +40,6 @@ const armComment: FakeHandler = (req) => {
     properties: { message, createdTimeUtc: '2026-11-26T09:37:00Z', author: { name: 'spk-func', objectId: '9b0c8a4e-3c61-4b8f-9d4f-3f6d2a1e0b7c' } },
   });
 };
-
-async function failure(p: Promise<unknown>): Promise<KitError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(KitError);
-  return err as KitError;
-}
 
 describe('commentIdFor', () => {
   it('is a stable UUID per idempotency key and differs between keys', () => {

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { validationError } from '../helpers/errors.js';
 import { describe, expect, it } from 'vitest';
 import { KitError } from '../../functions/core/errors.js';
 import { detectShape, parseEvent } from '../../functions/core/parse-event.js';
@@ -17,18 +18,6 @@ function graph(name: string, overrides: Json = {}): Json {
     else r[k] = v;
   }
   return r;
-}
-
-function validationError(fn: () => unknown): KitError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(KitError);
-    const err = e as KitError;
-    expect(err.kind).toBe('validation');
-    return err;
-  }
-  throw new Error('expected a validation error');
 }
 
 const TENANT = 'b3c1b5fc-828c-45fa-a1e1-10d74f6d6e9c';

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { validationError } from '../helpers/errors.js';
 import { describe, expect, it } from 'vitest';
 import { KitError } from '../../functions/core/errors.js';
 import { parseSentinelTrigger } from '../../functions/core/parse-sentinel.js';
@@ -17,19 +18,6 @@ function withProps(overrides: Json, base = fixture('create-defender-incident')):
     else props[k] = v;
   }
   return base;
-}
-
-function validationError(fn: () => unknown): KitError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(KitError);
-    const err = e as KitError;
-    expect(err.kind).toBe('validation');
-    expect(err.statusCode).toBe(400);
-    return err;
-  }
-  throw new Error('expected a validation error');
 }
 
 const TENANT = 'b3c1b5fc-828c-45fa-a1e1-10d74f6d6e9c';
