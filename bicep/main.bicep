@@ -65,6 +65,9 @@ param dispatchRetryCount int = 10
 @description('Optional. Tags for every resource.')
 param tags object = {}
 
+@description('Optional. Keep the rules\' "Updated by is not a playbook or an automation rule" condition (IncidentUpdatedBySource). The API values it compares are not documented; turn this off if the deployment refuses them — the kit de-duplicates its own writes anyway.')
+param excludeUpdatesByAutomation bool = true
+
 // Each rules/*.yaml file is listed here: Bicep can only load files named in the template. test/bicep checks
 // that no file in rules/ is missing from this list.
 var rules = [
@@ -182,7 +185,13 @@ module sentinel 'modules/sentinel.bicep' = {
   scope: resourceGroup(workspaceResourceGroupName)
   params: {
     workspaceName: workspaceName
-    rules: rules
+    rules: excludeUpdatesByAutomation
+      ? rules
+      : map(rules, r => union(r, {
+          triggeringLogic: union(r.triggeringLogic, {
+            conditions: filter(r.triggeringLogic.conditions, c => c.?conditionProperties.?propertyName != 'IncidentUpdatedBySource')
+          })
+        }))
     kitResourceGroupName: resourceGroup().name
     functionAppName: names.functionApp
     playbookNames: playbookNames

@@ -152,6 +152,13 @@ describe('automation rules', () => {
     });
   });
 
+  it('lets the operator drop the loop guard (its API values are undocumented) with one parameter, on by default', () => {
+    const param = (template.parameters as Record<string, { type: string; defaultValue?: unknown; metadata?: { description?: string } }>).excludeUpdatesByAutomation;
+    expect(param).toMatchObject({ type: 'bool', defaultValue: true });
+    expect(param?.metadata?.description).toMatch(/IncidentUpdatedBySource/);
+    expect(raw).toContain("filter(lambdaVariables('r').triggeringLogic.conditions, lambda('c', not(equals(tryGet(tryGet(lambdaVariables('c'), 'conditionProperties'), 'propertyName'), 'IncidentUpdatedBySource'))))");
+  });
+
   it('gives each rule distinct order and playbook', () => {
     expect(new Set(rulesInTemplate.map((r) => r.order)).size).toBe(rulesInTemplate.length);
     expect(rulesInTemplate.map((r) => r.playbook).sort()).toEqual(['awaiting-customer-action', 'owner-changed', 'status-active', 'status-closed']);
@@ -164,7 +171,10 @@ describe('automation rules', () => {
       "[guid(resourceId('Microsoft.OperationalInsights/workspaces', parameters('workspaceName')), 'sentinel-playbook-kit', parameters('rules')[copyIndex()].name)]",
     );
     expect(props(ruleResource).triggeringLogic).toBe("[parameters('rules')[copyIndex()].triggeringLogic]");
-    expect(at(moduleResource(template, 'sentinel'), 'properties', 'parameters', 'rules')).toEqual({ value: "[variables('rules')]" });
+    // the rules as loaded from rules/*.yaml, or the same rules without the loop guard (excludeUpdatesByAutomation)
+    expect(at(moduleResource(template, 'sentinel'), 'properties', 'parameters', 'rules')).toMatch(
+      /^\[if\(parameters\('excludeUpdatesByAutomation'\), createObject\('value', variables\('rules'\)\), createObject\('value', map\(variables\('rules'\)/,
+    );
   });
 
   it('has exactly one action per rule: RunPlaybook of the rule\'s own Logic App in this tenant', () => {
