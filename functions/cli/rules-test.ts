@@ -16,6 +16,11 @@ import {
   type RuleReport,
 } from '../core/automation-rules.js';
 import { KitError } from '../core/errors.js';
+import { loadKitOrThrow } from '../config/load.js';
+import { detectChanges, changeSummary } from '../core/detect-changes.js';
+import { matchPlaybooks } from '../core/match.js';
+import { parseEvent } from '../core/parse-event.js';
+import { planSteps } from '../core/plan.js';
 
 export interface RulesTestIo {
   stdout: (s: string) => void;
@@ -23,7 +28,7 @@ export interface RulesTestIo {
   cwd: string;
 }
 
-const USAGE = `usage: spk rules test --event FILE [--rules DIR] [--prefix PREFIX] [--expect RULE,...] [--json]
+const USAGE = `usage: spk rules test --event FILE [--rules DIR] [--config DIR] [--prefix PREFIX] [--expect RULE,...] [--json]
 
   --event FILE     a Microsoft Sentinel incident trigger body (as the playbooks post it to dispatch);
                    what-if extensions: "_previous": {"status","severity","owner"} for ChangedFrom,
@@ -92,6 +97,35 @@ function nodeAt(doc: ReturnType<typeof parseDocument>, field: string): { range?:
   return undefined;
 }
 
+/**
+ * What the kit itself does with this run, computed by the real core (parse → changes → playbooks), as if no
+ * snapshot were stored yet (the Sentinel update's incidentUpdates then say what changed).
+ */
+export interface KitRun {
+  changes: string[];
+  playbooks: string[];
+  deliveries: number;
+}
+
+async function kitRun(body: unknown, configDir: string, cwd: string): Promise<KitRun | { error: string }> {
+  try {
+    const kit = await loadKitOrThrow(configDir, { cwd });
+    const event = parseEvent(body);
+    const changes = detectChanges(null, event).changes;
+    const matches = matchPlaybooks(kit.config.playbooks, event.incident, changes);
+    const steps = planSteps(kit.config, event.incident, matches, new Date(0));
+    return { changes: changes.map(changeSummary), playbooks: matches.map((m) => m.playbook.name), deliveries: steps.length };
+  } catch (e) {
+    return { error: e instanceof Error ? e.message.split('\n')[0]! : String(e) };
+  }
+}
+
+function kitRunLine(run: KitRun | { error: string }): string {
+  if ('error' in run) return `kit (real pipeline): could not evaluate: ${run.error}`;
+  if (run.playbooks.length === 0) return `kit (real pipeline): ${run.changes.length ? run.changes.join('; ') : 'no change'} → no playbook reacts, nothing is sent`;
+  return `kit (real pipeline): ${run.changes.join('; ')} → playbooks ${run.playbooks.join(', ')}, ${run.deliveries} deliveries`;
+}
+
 function logicAppName(prefix: string, rule: AutomationRuleDefinition): string {
   return `${prefix}-${rule.playbook}`;
 }
@@ -124,13 +158,14 @@ export async function rulesTestCommand(
   argv: string[],
   io: { stdout: (s: string) => void; stderr: (s: string) => void; cwd: string },
 ): Promise<number> {
-  let values: { event?: string; rules?: string; prefix?: string; expect?: string; json?: boolean; help?: boolean };
+  let values: { event?: string; rules?: string; config?: string; prefix?: string; expect?: string; json?: boolean; help?: boolean };
   try {
     ({ values } = parseArgs({
       args: argv,
       options: {
         event: { type: 'string' },
         rules: { type: 'string' },
+        config: { type: 'string' },
         prefix: { type: 'string' },
         expect: { type: 'string' },
         json: { type: 'boolean' },
@@ -171,6 +206,7 @@ export async function rulesTestCommand(
     const reports = evaluateRules(rules, input);
     const changes = kitChanges(input);
     const fired = reports.filter((r) => r.fires);
+    const run = fired.length ? await kitRun(body, path.resolve(io.cwd, values.config ?? 'playbooks'), io.cwd) : null;
     if (values.json) {
       io.stdout(
         JSON.stringify(
@@ -190,6 +226,7 @@ export async function rulesTestCommand(
             })),
             fired: fired.map((r) => r.rule.name),
             playbooks: [...new Set(fired.map((r) => logicAppName(prefix, r.rule)))],
+            kit: run,
           },
           null,
           2,
@@ -197,6 +234,7 @@ export async function rulesTestCommand(
       );
     } else {
       io.stdout(textReport(values.event, reports, prefix, changes, input.trigger));
+      if (run) io.stdout(inert(kitRunLine(run)));
     }
     if (values.expect !== undefined) {
       const expected = values.expect.split(',').map((s) => s.trim()).filter(Boolean).sort();
