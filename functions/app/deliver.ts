@@ -7,24 +7,28 @@
 import { app, type InvocationContext } from '@azure/functions';
 import { deliver } from '../pipeline/deliver.js';
 import type { QueuedDelivery } from '../state/ports.js';
+import { decodeDelivery } from '../state/index.js';
+import { KitError } from '../core/errors.js';
 import { invocationLogger } from './log.js';
 import { appRuntime } from './runtime.js';
 
 export const DELIVERIES_QUEUE = 'deliveries';
 
+/** the host hands over the decoded message (JSON → object); anything that is not a whole delivery is rejected */
 function asDelivery(message: unknown): QueuedDelivery | null {
-  const value = typeof message === 'string' ? safeJson(message) : message;
-  if (!value || typeof value !== 'object') return null;
-  const d = value as Partial<QueuedDelivery>;
-  if (!d.step || typeof d.step !== 'object' || typeof d.step.idempotencyKey !== 'string' || typeof d.attempt !== 'number') return null;
-  return d as QueuedDelivery;
-}
-
-function safeJson(s: string): unknown {
+  let value = message;
+  if (typeof message === 'string') {
+    try {
+      value = JSON.parse(message);
+    } catch {
+      return null;
+    }
+  }
   try {
-    return JSON.parse(s);
-  } catch {
-    return null;
+    return decodeDelivery(value);
+  } catch (e) {
+    if (e instanceof KitError) return null;
+    throw e;
   }
 }
 

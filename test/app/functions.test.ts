@@ -116,9 +116,10 @@ describe('deliver (queue)', () => {
   it('moves a message that is not a delivery to the poison queue instead of crashing', async () => {
     await expect(deliverHandler({ unexpected: true }, context())).resolves.toBeUndefined();
     await expect(deliverHandler('garbage', context())).resolves.toBeUndefined();
+    await expect(deliverHandler({ step: { idempotencyKey: 'half' }, attempt: 1 }, context())).resolves.toBeUndefined();
     const poison = await stores.queue.peekPoisonEntries(10);
     const malformed = poison.filter((p) => p.reason.startsWith('malformed message'));
-    expect(malformed.map((p) => p.raw)).toEqual(['{"unexpected":true}', 'garbage']);
+    expect(malformed.map((p) => p.raw)).toEqual(['{"unexpected":true}', 'garbage', '{"step":{"idempotencyKey":"half"},"attempt":1}']);
   });
 });
 
