@@ -46,6 +46,7 @@ export interface TicketRef {
 
 export interface DeliveryOutcome {
   idempotencyKey: string;
+  incidentKey?: string;
   receiver: string;
   kind: ReceiverKind;
   action: DeliveryAction | 'requeued' | 'failed';
@@ -54,4 +55,6 @@ export interface DeliveryOutcome {
   outbox: string | null;
   attempt: number;
   error: string | null;
+  /** ids of the changes this delivery actually carried (fewer than the step's when some already arrived) */
+  changeIds?: string[];
 }

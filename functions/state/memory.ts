@@ -30,7 +30,7 @@ import {
   visibilitySeconds,
   type PoisonEntry,
 } from './azure/encoding.js';
-import { checkLease, checkLedgerEntry, checkTicketRef, checkWatermarkValue, claimBlockedBy, mayReplace } from './azure/values.js';
+import { checkLease, checkLedgerEntry, checkTicketRef, checkWatermarkValue, claimBlockedBy, mayReplace, releasedBy } from './azure/values.js';
 import type { InspectableDeliveryQueue } from './azure/queue.js';
 
 export interface MemoryStateOptions {
@@ -120,6 +120,12 @@ function memoryLedger(now: () => number): Ledger {
       if (blocked) return blocked;
       write({ ...entry, status: 'pending', leaseUntil });
       return 'claimed';
+    },
+    async release(idempotencyKey, holder) {
+      checkId('idempotencyKey', idempotencyKey);
+      const released = releasedBy(read(idempotencyKey), holder);
+      if (released) write(released);
+      return released !== null;
     },
     async list() {
       return [...rows.values()].map((json) => JSON.parse(json) as LedgerEntry);

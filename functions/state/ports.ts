@@ -35,6 +35,8 @@ export interface LedgerEntry {
   updatedAt: string;
   /** for 'pending' entries: ms since epoch when the claim lapses */
   leaseUntil?: number;
+  /** for claims: a token naming the worker that holds it, so only that worker can release it */
+  holder?: string;
 }
 
 export interface Ledger {
@@ -51,6 +53,11 @@ export interface Ledger {
    * worker holds a live lease: re-queue and look again later).
    */
   claim(entry: LedgerEntry, leaseUntil: number): Promise<'claimed' | 'done' | 'failed' | 'busy'>;
+  /**
+   * Give up a claim early — only if `holder` still holds it (a slow worker whose lease lapsed and was
+   * taken over must not free the new holder's claim). Returns whether it released anything.
+   */
+  release(idempotencyKey: string, holder: string): Promise<boolean>;
 }
 
 export interface TicketStore {

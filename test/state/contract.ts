@@ -258,6 +258,21 @@ export function stateContract(adapter: string, create: () => Promise<StateHarnes
       expect(await ledger.claim({ ...pending, attempts: 3 }, harness.leaseNow() + 60_000)).toBe('claimed');
     });
 
+    it('releases a claim only for the worker that holds it', async () => {
+      const harness = await create();
+      const { ledger } = harness.stores;
+      const lane = makeEntry({ status: 'pending', action: null, ticketId: null });
+      expect(await ledger.claim({ ...lane, holder: 'worker-a' }, harness.leaseNow() + 60_000)).toBe('claimed');
+      expect(await ledger.release(lane.idempotencyKey, 'worker-b')).toBe(false);
+      expect(await ledger.claim({ ...lane, holder: 'worker-b' }, harness.leaseNow() + 60_000)).toBe('busy');
+      expect(await ledger.release(lane.idempotencyKey, 'worker-a')).toBe(true);
+      expect(await ledger.claim({ ...lane, holder: 'worker-b' }, harness.leaseNow() + 60_000)).toBe('claimed');
+      // a slow worker-a whose lease was taken over cannot free worker-b's claim
+      expect(await ledger.release(lane.idempotencyKey, 'worker-a')).toBe(false);
+      expect(await ledger.get(lane.idempotencyKey)).toMatchObject({ status: 'pending', holder: 'worker-b' });
+      expect(await ledger.release('never-claimed', 'worker-a')).toBe(false);
+    });
+
     it('reports done and failed instead of claiming', async () => {
       const { stores } = await create();
       const lease = Date.now() + 60_000;

@@ -9,7 +9,7 @@ import type { TicketRef } from '../../core/delivery.js';
 import type { Ledger, LedgerEntry, SnapshotStore, StoredSnapshot, TicketStore, WatermarkStore } from '../ports.js';
 import { checkId, checkJsonSize, encodeKey, fromChunks, toChunks } from './encoding.js';
 import { statusOf, toKitError } from './errors.js';
-import { checkLease, checkLedgerEntry, checkTicketRef, checkWatermarkValue, claimBlockedBy, mayReplace, type ClaimResult } from './values.js';
+import { checkLease, checkLedgerEntry, checkTicketRef, checkWatermarkValue, claimBlockedBy, mayReplace, releasedBy, type ClaimResult } from './values.js';
 
 type Entity = TableEntityResult<Record<string, unknown>>;
 
@@ -164,6 +164,14 @@ export function tableLedger(table: TableClient, now: () => number): Ledger {
         const blocked = existing ? claimBlockedBy(existing, now()) : null;
         if (blocked) return { result: blocked };
         return { write: { ...entry, status: 'pending', leaseUntil }, result: 'claimed' };
+      });
+    },
+
+    async release(idempotencyKey, holder) {
+      checkId('idempotencyKey', idempotencyKey);
+      return conditionalWrite<boolean>(idempotencyKey, (existing) => {
+        const released = releasedBy(existing, holder);
+        return released ? { write: released, result: true } : { result: false };
       });
     },
 

@@ -19,6 +19,9 @@ export function checkLedgerEntry(entry: LedgerEntry): void {
   if (entry.leaseUntil !== undefined && !Number.isFinite(entry.leaseUntil)) {
     throw invalid('ledger.leaseUntil', `must be milliseconds since the epoch, got ${JSON.stringify(entry.leaseUntil)}`);
   }
+  if (entry.holder !== undefined && (typeof entry.holder !== 'string' || entry.holder.length > 200)) {
+    throw invalid('ledger.holder', 'must be a string of at most 200 characters');
+  }
   if (!Number.isInteger(entry.attempts) || entry.attempts < 0) {
     throw invalid('ledger.attempts', `must be an integer >= 0, got ${JSON.stringify(entry.attempts)}`);
   }
@@ -39,6 +42,13 @@ export function mayReplace(existing: LedgerEntry['status'] | undefined, next: Le
 }
 
 export type ClaimResult = 'claimed' | 'done' | 'failed' | 'busy';
+
+/** A release rewrites the claim as a lapsed one, and only the holder's own live claim. */
+export function releasedBy(existing: LedgerEntry | null, holder: string): LedgerEntry | null {
+  if (!existing || existing.status !== 'pending' || existing.holder !== holder) return null;
+  const { holder: _gone, ...rest } = existing;
+  return { ...rest, leaseUntil: 0 };
+}
 
 /** What a claim finds in an existing entry; null means the caller may take it over. */
 export function claimBlockedBy(existing: Pick<LedgerEntry, 'status' | 'leaseUntil'>, now: number): ClaimResult | null {
