@@ -43,7 +43,7 @@ export function detectChanges(prev: Snapshot | null, event: IncidentEvent): Dete
   if (prev !== null) {
     const seen = prev.seenAt[source];
     if (seen !== undefined && current.updatedAt !== null && isStrictlyOlder(current.updatedAt, seen)) {
-      return { changes: [], next: prev, stale: true };
+      return lateUpdate(prev, event);
     }
   }
 
@@ -79,6 +79,27 @@ export function detectChanges(prev: Snapshot | null, event: IncidentEvent): Dete
     },
     stale: false,
   };
+}
+
+/**
+ * An update older than what this source already reported. Its state is history, but a Sentinel update
+ * run still says what it changed: a move that was never announced (the pushes of one pick-up arrived
+ * out of order, so the later one was seen first) is announced now instead of being lost; moves already
+ * announced stay quiet. The stored view does not go back in time.
+ */
+function lateUpdate(prev: Snapshot, event: IncidentEvent): Detection {
+  if (event.updates === null) return { changes: [], next: prev, stale: true };
+  const { moves } = movesFromUpdates(event.updates, event.incident, event.incident.tags);
+  const occurrences = copyOccurrences(prev.occurrences);
+  const changes: Change[] = [];
+  for (const m of moves.sort((a, b) => KIND_ORDER.indexOf(a.kind) - KIND_ORDER.indexOf(b.kind))) {
+    const key = occurrenceKey(m);
+    if (occurrences[key] !== undefined) continue;
+    occurrences[key] = 1;
+    changes.push({ ...m, id: `${key}#1` });
+  }
+  if (changes.length === 0) return { changes: [], next: prev, stale: true };
+  return { changes, next: { ...prev, occurrences }, stale: true };
 }
 
 /**

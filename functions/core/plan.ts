@@ -9,34 +9,105 @@ import { matchExclusions } from './exclusions.js';
 import type { PlaybookMatch } from './match.js';
 import type { Change, Incident } from './model.js';
 
-/** Queue messages are ≤ 64 KiB after base64; long DE investigation summaries are cut here, not lost: the links lead to the full text. */
-export const MAX_PLANNED_DESCRIPTION = 12_000;
-const MAX_LIST = 50;
-
 export function idempotencyKey(incidentKey: string, playbook: string, receiver: string, changeIds: readonly string[]): string {
   return createHash('sha256')
     .update([incidentKey, playbook, receiver, ...[...changeIds].sort()].join('\u0000'))
     .digest('hex');
 }
 
-/** The incident as carried on the queue: bounded in size so a hostile 1 MB description cannot break delivery. */
-export function compactIncident(incident: Incident): Incident {
-  const cut = (s: string, n: number) => (s.length > n ? `${s.slice(0, n)}…` : s);
+export interface IncidentLimits {
+  title: number;
+  description: number;
+  /** [max items, max characters each] */
+  tags: [number, number];
+  alertTitles: [number, number];
+  products: [number, number];
+  tactics: [number, number];
+  entities: [number, number];
+}
+
+/**
+ * What the kit keeps of an incident (snapshot and diffing): attacker-sized input — a 1 MB description,
+ * 3,000 labels — must never make a snapshot too large to store, which would wedge the incident.
+ */
+export const SNAPSHOT_LIMITS: IncidentLimits = {
+  title: 2_000,
+  description: 12_000,
+  tags: [100, 256],
+  alertTitles: [50, 512],
+  products: [20, 256],
+  tactics: [30, 128],
+  entities: [100, 256],
+};
+
+/** What a queued step carries: a Storage Queue message is ≤ 64 KiB after base64; the links lead to the full text. */
+export const QUEUE_LIMITS: IncidentLimits = {
+  title: 1_000,
+  description: 6_000,
+  tags: [30, 128],
+  alertTitles: [15, 256],
+  products: [8, 128],
+  tactics: [15, 64],
+  entities: [25, 128],
+};
+export const MAX_PLANNED_DESCRIPTION = QUEUE_LIMITS.description;
+
+const cut = (s: string, n: number) => (s.length > n ? `${s.slice(0, Math.max(0, n - 1))}…` : s);
+const cutList = (xs: string[], [items, chars]: [number, number]) => xs.slice(0, items).map((x) => cut(x, chars));
+const scale = ([items, chars]: [number, number], f: number): [number, number] => [Math.max(1, Math.floor(items * f)), Math.max(16, Math.floor(chars * f))];
+
+export function boundIncident(incident: Incident, limits: IncidentLimits): Incident {
+  const [items, chars] = limits.entities;
   return {
     ...incident,
-    title: cut(incident.title, 2_000),
-    description: cut(incident.description, MAX_PLANNED_DESCRIPTION),
-    tags: incident.tags.slice(0, MAX_LIST).map((t) => cut(t, 256)),
+    title: cut(incident.title, limits.title),
+    description: cut(incident.description, limits.description),
+    tags: cutList(incident.tags, limits.tags),
     alerts: {
       count: incident.alerts.count,
-      titles: incident.alerts.titles.slice(0, 20).map((t) => cut(t, 512)),
-      products: incident.alerts.products.slice(0, 10).map((t) => cut(t, 256)),
-      tactics: incident.alerts.tactics.slice(0, 20).map((t) => cut(t, 128)),
+      titles: cutList(incident.alerts.titles, limits.alertTitles),
+      products: cutList(incident.alerts.products, limits.products),
+      tactics: cutList(incident.alerts.tactics, limits.tactics),
     },
-    devices: incident.devices.slice(0, MAX_LIST).map((d) => ({ ...d, name: cut(d.name, 256) })),
-    users: incident.users.slice(0, MAX_LIST).map((u) => ({ ...u, name: cut(u.name, 256) })),
-    groups: incident.groups.slice(0, MAX_LIST).map((g) => cut(g, 256)),
+    devices: incident.devices.slice(0, items).map((d) => ({ ...d, name: cut(d.name, chars), id: d.id === null ? null : cut(d.id, chars) })),
+    users: incident.users.slice(0, items).map((u) => ({
+      ...u,
+      name: cut(u.name, chars),
+      userPrincipalName: u.userPrincipalName === null ? null : cut(u.userPrincipalName, chars),
+      objectId: u.objectId === null ? null : cut(u.objectId, chars),
+    })),
+    groups: cutList(incident.groups, limits.entities),
   };
+}
+
+/** The incident as carried on the queue (kept for callers that want the default queue bound). */
+export function compactIncident(incident: Incident): Incident {
+  return boundIncident(incident, QUEUE_LIMITS);
+}
+
+/** Base64 text the queue will hold for this step; the budget leaves room for the envelope. */
+const QUEUE_BUDGET_CHARS = 60_000;
+function encodedSize(step: DeliveryStep): number {
+  return Math.ceil((Buffer.byteLength(JSON.stringify({ step, attempt: 99 }), 'utf8') * 4) / 3);
+}
+
+/** Shrinks a step's incident (and over-long change values) until its queue message fits, whatever the input. */
+export function fitForQueue(step: DeliveryStep): DeliveryStep {
+  const changes = step.changes.slice(0, 20).map((c) => ({ ...c, from: c.from === null ? null : cut(c.from, 256), to: c.to === null ? null : cut(c.to, 256) }));
+  let fitted: DeliveryStep = { ...step, changes, incident: boundIncident(step.incident, QUEUE_LIMITS) };
+  for (let f = 0.5; encodedSize(fitted) > QUEUE_BUDGET_CHARS && f > 0.01; f /= 2) {
+    const limits: IncidentLimits = {
+      title: Math.floor(QUEUE_LIMITS.title * f),
+      description: Math.floor(QUEUE_LIMITS.description * f),
+      tags: scale(QUEUE_LIMITS.tags, f),
+      alertTitles: scale(QUEUE_LIMITS.alertTitles, f),
+      products: scale(QUEUE_LIMITS.products, f),
+      tactics: scale(QUEUE_LIMITS.tactics, f),
+      entities: scale(QUEUE_LIMITS.entities, f),
+    };
+    fitted = { ...fitted, incident: boundIncident(step.incident, limits) };
+  }
+  return fitted;
 }
 
 /**
@@ -47,7 +118,6 @@ export function compactIncident(incident: Incident): Incident {
 export function planSteps(config: KitConfig, incident: Incident, matches: readonly PlaybookMatch[], now: Date): DeliveryStep[] {
   const exclusionMatches = matchExclusions(config.exclusions, incident);
   const guidanceOnly = exclusionMatches.length > 0;
-  const compact = compactIncident(incident);
   interface Group {
     receiver: string;
     kind: DeliveryStep['kind'];
@@ -79,7 +149,7 @@ export function planSteps(config: KitConfig, incident: Incident, matches: readon
   }
   return [...groups.values()].map((g) => {
     const playbook = g.playbooks.join('+');
-    return {
+    return fitForQueue({
       idempotencyKey: idempotencyKey(incident.key, playbook, g.receiver, g.changes.map((c) => c.id)),
       incidentKey: incident.key,
       playbook,
@@ -91,8 +161,8 @@ export function planSteps(config: KitConfig, incident: Incident, matches: readon
       changes: g.changes,
       guidanceOnly,
       exclusionMatches,
-      incident: compact,
+      incident,
       plannedAt: now.toISOString(),
-    };
+    });
   });
 }

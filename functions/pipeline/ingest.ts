@@ -15,9 +15,9 @@ import { KitError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { silentLogger } from '../core/log.js';
 import { matchPlaybooks } from '../core/match.js';
-import type { Change, IncidentEvent, Snapshot } from '../core/model.js';
+import type { Change, Incident, IncidentEvent, Snapshot } from '../core/model.js';
 import { parseEvent } from '../core/parse-event.js';
-import { planSteps } from '../core/plan.js';
+import { boundIncident, planSteps, SNAPSHOT_LIMITS } from '../core/plan.js';
 import type { StateStores } from '../state/ports.js';
 
 export interface IngestDeps {
@@ -43,6 +43,8 @@ export interface IngestResult {
 
 const MAX_RACE_RETRIES = 5;
 const RECENT_EVENTS = 20;
+/** replay memory is a convenience: it never gets to make the snapshot too big to store */
+const RECENT_EVENTS_MAX_CHARS = 100_000;
 
 /** Canonical JSON (sorted keys) so that key order in a re-sent body does not change the fingerprint. */
 function canonical(value: unknown): string {
@@ -56,10 +58,29 @@ export function eventFingerprint(raw: unknown): string {
   return createHash('sha256').update(canonical(raw)).digest('hex').slice(0, 32);
 }
 
+const byName = <T extends { name: string }>(...lists: T[][]): T[] => {
+  const seen = new Map<string, T>();
+  for (const list of lists) for (const x of list) if (!seen.has(x.name.toLowerCase())) seen.set(x.name.toLowerCase(), x);
+  return [...seen.values()];
+};
+
+/** the merged incident as seen through this event's path, with every device, user and group named so far */
+function involvedSoFar(merged: Incident, before: Incident | null, observed: Incident): Incident {
+  return {
+    ...merged,
+    source: observed.source,
+    devices: byName(merged.devices, observed.devices, before?.devices ?? []),
+    users: byName(merged.users, observed.users, before?.users ?? []),
+    groups: [...new Set([...merged.groups, ...observed.groups, ...(before?.groups ?? [])])],
+  };
+}
+
 export async function ingest(raw: unknown, deps: IngestDeps): Promise<IngestResult> {
   const log = deps.log ?? silentLogger;
   const now = deps.now ?? (() => new Date());
-  const event = parseEvent(raw);
+  const parsed = parseEvent(raw);
+  // Keep what is stored and diffed to a bounded size whatever the input (see SNAPSHOT_LIMITS).
+  const event: IncidentEvent = { ...parsed, incident: boundIncident(parsed.incident, SNAPSHOT_LIMITS) };
   const incident = event.incident;
   const fingerprint = eventFingerprint(raw);
 
@@ -86,8 +107,11 @@ export async function ingest(raw: unknown, deps: IngestDeps): Promise<IngestResu
     }
 
     for (const c of changes) acted.set(c.id, c);
-    const matches = matchPlaybooks(deps.config.playbooks, incident, changes);
-    const steps = planSteps(deps.config, incident, matches, now());
+    // Plan on the merged view, not the bare event: a poll without entities must not forget the excluded
+    // domain controller an earlier push named (exclusions are a safety promise).
+    const view = involvedSoFar(next.incident, prev?.incident ?? null, incident);
+    const matches = matchPlaybooks(deps.config.playbooks, view, changes);
+    const steps = planSteps(deps.config, view, matches, now());
     for (const step of steps) {
       await deps.stores.queue.enqueue({ step, attempt: 1 });
       enqueued.set(step.idempotencyKey, step);
@@ -104,9 +128,11 @@ export async function ingest(raw: unknown, deps: IngestDeps): Promise<IngestResu
       stale,
       replay: Boolean(known),
     };
-    if (known || stale) return result;
+    // a stale event with nothing new leaves the snapshot alone; one that announced a late move records it
+    if (known || (stale && changes.length === 0)) return result;
 
     const recent = [...(prev?.recentEvents ?? []), { fingerprint, changes }].slice(-RECENT_EVENTS);
+    while (recent.length > 1 && JSON.stringify(recent).length > RECENT_EVENTS_MAX_CHARS) recent.shift();
     try {
       await deps.stores.snapshots.put(incident.key, { ...next, recentEvents: recent }, stored?.etag ?? null);
       return result;

@@ -279,6 +279,21 @@ const rows: Row[] = [
     stale: false,
   },
   {
+    name: 'the pushes of one pick-up arrive out of order: the late Owner push still announces the owner',
+    events: () => [
+      sentinel('update-owner-defender-experts', { lastModifiedTimeUtc: '2026-11-26T09:05:00Z' }, { updatedFields: ['Status'], updatedBy: { name: 'Microsoft 365 Defender' }, labels: [] }),
+      sentinel('update-owner-defender-experts', { lastModifiedTimeUtc: '2026-11-26T09:04:00Z' }, { updatedFields: ['Owner'], updatedBy: { name: 'Microsoft 365 Defender' }, labels: [] }),
+    ],
+    last: ['owner:defender experts#1'],
+    stale: true,
+  },
+  {
+    name: 'a late push whose moves were already announced stays quiet',
+    events: () => [sentinelOwnerDE(), sentinel('update-owner-defender-experts', { lastModifiedTimeUtc: '2026-11-26T08:00:00Z' })],
+    last: [],
+    stale: true,
+  },
+  {
     name: 'staleness is per source',
     events: () => [graphAwaiting(), sentinel('update-awaiting-customer-action', { lastModifiedTimeUtc: '2026-11-26T08:00:00Z' })],
     last: [],
