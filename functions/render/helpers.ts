@@ -165,7 +165,8 @@ export const HELPERS: Record<string, Helper> = {
     const n = Number(rawOf(params[0]) || 0);
     const singular = rawOf(params[1]);
     const plural = params[2] === undefined ? `${singular}s` : rawOf(params[2]);
-    return markup(stateOf(options), `${n} ${n === 1 ? singular : plural}`);
+    // the nouns may be incident text: escaped like any other value
+    return untrusted(stateOf(options), `${n} ${n === 1 ? singular : plural}`);
   },
 
   truncate(...args) {
