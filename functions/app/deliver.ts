@@ -12,7 +12,8 @@ import { KitError } from '../core/errors.js';
 import { invocationLogger } from './log.js';
 import { appRuntime } from './runtime.js';
 
-export const DELIVERIES_QUEUE = 'deliveries';
+/** the queue the trigger listens to: the app setting the deployment sets (the same one the state reads) */
+export const DELIVERIES_QUEUE = '%SPK_QUEUE_NAME%';
 
 /** the host hands over the decoded message (JSON → object); anything that is not a whole delivery is rejected */
 function asDelivery(message: unknown): QueuedDelivery | null {

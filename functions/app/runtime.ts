@@ -25,7 +25,7 @@ export function appRuntime(log: Logger): Promise<AppRuntime> {
   cached ??= (async () => {
     const env = process.env;
     const kit = await loadKitOrThrow(resolve(env.SPK_PLAYBOOKS_DIR ?? 'playbooks'));
-    const stores = await stateFromEnvironment(env);
+    const stores = await stateFromEnvironment(env, { queueName: env.SPK_QUEUE_NAME?.trim() || 'deliveries' });
     const options: KitRuntimeOptions = { outboxDir: resolve(env.SPK_OUTBOX_DIR ?? '/tmp/spk-outbox'), env, log };
     // In Azure the Function App's managed identity holds Microsoft Sentinel Responder on the workspace.
     if (env.SPK_COMMENT_BACK !== 'false' && env.SPK_STORAGE_ACCOUNT_NAME) {

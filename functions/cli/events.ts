@@ -1,5 +1,6 @@
 /** Reading the events file: JSON lines, each a raw Sentinel trigger body or a raw Graph incident. */
 import { readFile } from 'node:fs/promises';
+import { KitError } from '../core/errors.js';
 
 export interface EventLine {
   line: number;
@@ -9,7 +10,12 @@ export interface EventLine {
 }
 
 export async function readEventsFile(path: string): Promise<EventLine[]> {
-  const text = await readFile(path, 'utf8');
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new KitError(`cannot read the events file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { kind: 'validation', where: { file: path } });
+  }
   const out: EventLine[] = [];
   text.split(/\r?\n/).forEach((content, i) => {
     const trimmed = content.trim();

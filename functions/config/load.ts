@@ -49,13 +49,24 @@ export async function loadKit(playbooksDir: string, options: { cwd?: string } = 
   let receivers: KitConfig['receivers'] = {};
   let exclusions = EMPTY_EXCLUSIONS;
   const playbooks: PlaybookConfig[] = [];
+  let receiversBroken = false;
   const receiversPath = join(playbooksDir, RECEIVERS_FILE);
   for (const name of files.sort()) {
     if (!/\.ya?ml$/i.test(name)) continue;
     const full = join(playbooksDir, name);
-    const source = await readFile(full, 'utf8');
+    let source: string;
+    try {
+      source = await readFile(full, 'utf8');
+    } catch (e) {
+      problems.push(new KitError(`cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { kind: 'config', where: { file: display(cwd, full) } }));
+      continue;
+    }
     const file = { path: display(cwd, full), source };
-    if (name === RECEIVERS_FILE) receivers = parseReceiversFile(file, problems);
+    if (name === RECEIVERS_FILE) {
+      const before = problems.length;
+      receivers = parseReceiversFile(file, problems);
+      receiversBroken = problems.length > before;
+    }
     else if (name === EXCLUSIONS_FILE) exclusions = parseExclusionsFile(file, problems);
     else {
       const pb = parsePlaybookFile(file, problems);
@@ -72,18 +83,32 @@ export async function loadKit(playbooksDir: string, options: { cwd?: string } = 
     if (!p.endsWith('.hbs')) continue;
     templateFiles.push({ path: relative(templatesDir, p).split(sep).join('/'), source: await readFile(p, 'utf8') });
   }
+  const templateProblem = (e: KitError) => {
+    const where = e.where?.file ? { ...e.where, file: display(cwd, join(playbooksDir, e.where.file)) } : e.where;
+    return new KitError(e.message, { kind: 'template', cause: e, ...(where ? { where } : {}) });
+  };
   let templates: TemplateSet | null = null;
   try {
     templates = compileTemplates(templateFiles);
   } catch (e) {
-    if (e instanceof KitError) {
-      const where = e.where?.file ? { ...e.where, file: display(cwd, join(playbooksDir, e.where.file.replace(/^templates\//, 'templates/'))) } : e.where;
-      problems.push(new KitError(e.message, { kind: 'template', cause: e, ...(where ? { where } : {}) }));
-    } else throw e;
+    if (!(e instanceof KitError)) throw e;
+    // compile the partials, then each template on its own, so every broken file is reported, not just the first
+    const partials = templateFiles.filter((f) => f.path.startsWith('partials/'));
+    const found: KitError[] = [];
+    for (const group of [partials, ...templateFiles.filter((f) => !f.path.startsWith('partials/')).map((f) => [...partials, f])]) {
+      try {
+        compileTemplates(group);
+      } catch (inner) {
+        if (!(inner instanceof KitError)) throw inner;
+        if (!found.some((x) => x.message === inner.message && x.where?.file === inner.where?.file)) found.push(inner);
+      }
+    }
+    problems.push(...(found.length ? found : [e]).map(templateProblem));
   }
 
   const config: KitConfig = { receivers, playbooks, exclusions };
-  problems.push(
+  // with a broken receivers.yaml every step would also be "unknown receiver": report the cause, not 50 echoes
+  if (!receiversBroken) problems.push(
     ...crossCheck(config, {
       liveKinds: LIVE_KINDS,
       receiversFile: display(cwd, receiversPath),

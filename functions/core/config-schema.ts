@@ -218,7 +218,22 @@ export const triggerSchema = z
     severityAtLeast: severityName.optional().describe('Filter: only incidents at least this severe.'),
     provider: oneOrMany(z.string().min(1)).optional().describe('Filter: incident provider name, e.g. "Microsoft Defender XDR".'),
     source: z.enum(['sentinel', 'graph']).optional().describe('Filter: only changes seen through this path.'),
-    titleMatches: z.string().optional().describe('Filter: a regular expression the title must match (case-insensitive).'),
+    titleMatches: z
+      .string()
+      .max(500)
+      .refine(
+        (re) => {
+          try {
+            new RegExp(re, 'i');
+            return true;
+          } catch {
+            return false;
+          }
+        },
+        { message: 'is not a valid regular expression' },
+      )
+      .optional()
+      .describe('Filter: a regular expression the title must match (case-insensitive).'),
   })
   .strict()
   .refine(

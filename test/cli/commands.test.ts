@@ -26,9 +26,22 @@ describe('spk validate', () => {
     const lines = r.stderr.trim().split('\n');
     expect(lines).toContainEqual(expect.stringMatching(/playbooks\/receivers\.yaml:4:17 receivers\.soc-teams\.webhookUrl: must be a secret reference like env:NAME/));
     expect(lines).toContainEqual(expect.stringMatching(/playbooks\/broken\.yaml:2:20 on\.statusChangedTo: /));
-    expect(lines).toContainEqual(expect.stringMatching(/playbooks\/owner-customer\.yaml:\d+:\d+ unknown receiver "soc-slack"/));
     expect(r.stderr).not.toContain('sig=abc');
     expect(lines.at(-1)).toMatch(/^\d+ problem\(s\)$/);
+  });
+
+  it('reports every broken template, and a broken receivers.yaml once rather than as 50 unknown receivers', async () => {
+    const dir = await configCopy();
+    await writeFile(join(dir, 'templates', 'slack', 'incident-change.hbs'), '{{#*inline "message"}}{"text": "{{#if x}}"}{{/inline}}');
+    await writeFile(join(dir, 'templates', 'sms', 'incident-change.hbs'), '{{#*inline "text"}}{{#each}}{{/inline}}');
+    await writeFile(join(dir, 'receivers.yaml'), 'receivers:\n  soc-teams:\n    kind: teams\n    webhookUrl: https://example.invalid/hook?sig=abc\n');
+    await writeFile(join(dir, 'speedy.yaml'), 'on:\n  statusChangedTo: Closed\n  titleMatches: "(["\nsteps:\n  - ticket: soc-jira\n');
+    const r = await spk(['validate', '--config', dir]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/templates\/slack\/incident-change\.hbs/);
+    expect(r.stderr).toMatch(/templates\/sms\/incident-change\.hbs/);
+    expect(r.stderr).not.toMatch(/unknown receiver/);
+    expect(r.stderr).toMatch(/speedy\.yaml:3:\d+ on\.titleMatches: is not a valid regular expression/);
   });
 
   it('reports an automation rule mistake at its line and column', async () => {
@@ -111,6 +124,14 @@ describe('spk render', () => {
     const r = await spk(['render', '--receiver', 'soc-fax']);
     expect(r.code).toBe(64);
     expect(r.stderr).toMatch(/unknown receiver "soc-fax" \(receivers: soc-teams, /);
+  });
+});
+
+describe('spk simulate input', () => {
+  it('says clearly when the events file cannot be read', async () => {
+    const r = await spk(['simulate', '--events', 'no-such-file.jsonl', '--memory']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/no-such-file\.jsonl cannot read the events file: ENOENT/);
   });
 });
 

@@ -39,7 +39,10 @@ export function jiraLabelFor(incidentKey: string): string {
   const lower = incidentKey.toLowerCase();
   const clean = lower.replace(/[^a-z0-9-]+/g, '-').replace(/-+/g, '-').replace(/^-|-$/g, '');
   const prefix = 'sentinel-';
-  const lossy = clean !== lower || clean.length === 0 || prefix.length + clean.length > MAX_LABEL_CHARS;
+  // lower-casing loses information too ("ABC" and "abc" must not share a label), except for GUIDs,
+  // which name the same incident in either case
+  const guid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(incidentKey);
+  const lossy = clean !== (guid ? lower : incidentKey) || clean.length === 0 || prefix.length + clean.length > MAX_LABEL_CHARS;
   if (!lossy) return `${prefix}${clean}`;
   const hash = createHash('sha256').update(incidentKey).digest('hex').slice(0, 8);
   const body = clean.slice(0, MAX_LABEL_CHARS - prefix.length - hash.length - 1).replace(/-$/, '');
