@@ -84,7 +84,8 @@ describe('spk rules test output', () => {
     expect(lines).toContain('             runs playbook spk-awaiting-customer-action');
     expect(lines).toContain('             ✓ IncidentLabel Equals "Awaiting Customer Action": is "Defender Experts", "Awaiting Customer Action", "Jira: SOC-42"');
     expect(lines.filter((l) => l.startsWith('skip '))).toHaveLength(3);
-    expect(lines.at(-1)).toBe('kit drops 1 run(s) with no new change: tag-awaiting-customer-action');
+    expect(lines).toContain('kit drops 1 run(s) with no new change: tag-awaiting-customer-action');
+    expect(lines.at(-1)).toBe('kit (real pipeline): Tag added: Jira: SOC-42 → no playbook reacts, nothing is sent');
   });
 
   it('names the Logic Apps with the deployed prefix', async () => {
