@@ -8,7 +8,6 @@ import { resolve } from 'node:path';
 import { loadKitOrThrow } from '../config/load.js';
 import type { Logger } from '../core/log.js';
 import { createRuntime, type KitRuntime, type KitRuntimeOptions } from '../pipeline/kit.js';
-import { DefaultAzureCredential } from '@azure/identity';
 import { commentBack } from '../pipeline/comment-back.js';
 import { stateFromEnvironment } from '../state/index.js';
 import type { StateStores } from '../state/ports.js';
@@ -29,6 +28,7 @@ export function appRuntime(log: Logger): Promise<AppRuntime> {
     const options: KitRuntimeOptions = { outboxDir: resolve(env.SPK_OUTBOX_DIR ?? '/tmp/spk-outbox'), env, log };
     // In Azure the Function App's managed identity holds Microsoft Sentinel Responder on the workspace.
     if (env.SPK_COMMENT_BACK !== 'false' && env.SPK_STORAGE_ACCOUNT_NAME) {
+      const { DefaultAzureCredential } = await import('@azure/identity');
       options.afterDelivered = commentBack({ credential: new DefaultAzureCredential() });
     }
     return { ...createRuntime(kit, stores, options), stores };

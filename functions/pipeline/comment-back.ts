@@ -5,8 +5,11 @@
  * Graph-only incidents (no Sentinel ARM id) get no comment.
  */
 import type { TokenCredential } from '@azure/identity';
-import { addIncidentComment, commentIdFor, commentMessage } from '../connectors/sentinel/comment.js';
 import type { DeliverDeps } from './deliver.js';
+
+// The ARM SDK is large; load it on the first comment, not on every cold start (dispatch never needs it).
+let commentModule: Promise<typeof import('../connectors/sentinel/comment.js')> | null = null;
+const loadComment = () => (commentModule ??= import('../connectors/sentinel/comment.js'));
 
 export interface CommentBackOptions {
   credential: TokenCredential;
@@ -18,6 +21,7 @@ export function commentBack(options: CommentBackOptions): NonNullable<DeliverDep
   return async (step, outcome) => {
     const armId = step.incident.ids.sentinelArmId;
     if (!armId || outcome.action === 'skipped-duplicate' || outcome.action === 'requeued' || outcome.action === 'failed') return;
+    const { addIncidentComment, commentIdFor, commentMessage } = await loadComment();
     const message = commentMessage([{ receiver: step.receiver, kind: step.kind, action: outcome.action, ticket: outcome.ticket }], step.incident);
     await addIncidentComment({
       incidentArmId: armId,
