@@ -55,9 +55,13 @@ export function laneKey(step: Pick<DeliveryStep, 'receiver' | 'incidentKey'>): s
   return `lane-${sha('lane', step.receiver, step.incidentKey)}`;
 }
 
-/** "this receiver got this change", whichever step carried it */
-export function changeKey(step: Pick<DeliveryStep, 'receiver' | 'incidentKey'>, change: Pick<Change, 'id'>): string {
-  return `change-${sha('change', step.incidentKey, step.receiver, change.id)}`;
+/**
+ * "this receiver got this change", whichever step carried it. A notifier may be sent two different
+ * templates about one change on purpose (two playbooks); a ticket hears about each change once.
+ */
+export function changeKey(step: Pick<DeliveryStep, 'receiver' | 'incidentKey' | 'stepType' | 'template'>, change: Pick<Change, 'id'>): string {
+  const form = step.stepType === 'notify' ? `notify:${step.template}` : 'ticket';
+  return `change-${sha('change', step.incidentKey, step.receiver, form, change.id)}`;
 }
 
 function entryFor(step: DeliveryStep, now: number, patch: Partial<LedgerEntry>): LedgerEntry {

@@ -62,3 +62,23 @@ describe('deliver after the target accepted', () => {
     }
   });
 });
+
+describe('per-change dedup', () => {
+  it('still sends a second template about the same change when two playbooks ask for it', async () => {
+    const stores = createMemoryStores();
+    const h = await harness(stores);
+    const [first] = await sampleLines();
+    const step = (await ingest(first, h.runtime.ingestDeps)).steps.find((s) => s.receiver === 'soc-email')!;
+    const a = await deliver({ step, attempt: 1 }, h.runtime.deliverDeps);
+    expect(a.action).toBe('sent');
+    // the same changes under another playbook: with the same template it is a duplicate…
+    const again = await deliver({ step: { ...step, playbook: 'other', idempotencyKey: 'f'.repeat(64) }, attempt: 1 }, h.runtime.deliverDeps);
+    expect(again.action).toBe('skipped-duplicate');
+    // …with another template it is a different message the SOC lead asked for
+    const other = await deliver({ step: { ...step, playbook: 'other', idempotencyKey: 'e'.repeat(64), template: 'ticket-digest' }, attempt: 1 }, {
+      ...h.runtime.deliverDeps,
+      render: (s, t) => h.runtime.deliverDeps.render({ ...s, template: 'incident-change' }, t),
+    });
+    expect(other.action).toBe('sent');
+  });
+});
