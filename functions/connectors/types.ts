@@ -51,6 +51,8 @@ export interface DeliveryRequest {
   rendered: RenderedMessage;
   /** from the kit's ticket store (ledger first, invariant 3); null when the kit knows of none */
   existingTicket: TicketRef | null;
+  /** 1 on the first try; a connector may look for the effect of an earlier try before acting again */
+  attempt?: number;
   signal?: AbortSignal;
 }
 

@@ -156,7 +156,7 @@ export async function deliver(message: QueuedDelivery, deps: DeliverDeps): Promi
       const ticket = isTicketKind(step.kind) ? await deps.stores.tickets.get(step.receiver, step.incidentKey) : null;
       const rendered = deps.render(effective, ticket);
       const connector = deps.connectorFor(step.receiver, receiver);
-      result = await connector.deliver({ step: effective, receiverName: step.receiver, receiver, rendered, existingTicket: ticket });
+      result = await connector.deliver({ step: effective, receiverName: step.receiver, receiver, rendered, existingTicket: ticket, attempt });
     } catch (e) {
       return await failed(e);
     }

@@ -11,9 +11,11 @@ import { makeIncident, makeStep } from '../fixtures/incident.js';
 import { adfDoc, renderedJira } from '../fixtures/rendered.js';
 import {
   createFakeJira,
+  failTimes,
   failWithProbability,
   rateLimited,
   reply,
+  reset,
   serverError,
   startFakeServer,
   type FakeJiraOptions,
@@ -117,7 +119,10 @@ describe('buildJiraPayload', () => {
   });
 
   it('update is a comment body; resolve is a transition with the outbox placeholder id and the comment', () => {
-    expect(JSON.parse(payload('update').body)).toEqual({ body: adfDoc('Owner changed to Defender Experts; status Active.') });
+    expect(JSON.parse(payload('update').body)).toEqual({
+      body: adfDoc('Owner changed to Defender Experts; status Active.'),
+      properties: [{ key: 'sentinel-playbook-kit', value: { idempotencyKey: 'a'.repeat(64) } }],
+    });
     expect(JSON.parse(payload('resolve').body)).toEqual({
       transition: { id: OUTBOX_TRANSITION_ID },
       update: { comment: [{ add: { body: adfDoc('Owner changed to Defender Experts; status Active.') } }] },
@@ -194,8 +199,33 @@ describe('Jira connector against a fake Jira Cloud', () => {
     const second = await connector().deliver(request(ticketStep('upsert', { idempotencyKey: 'b'.repeat(64) }), first.ticket));
     expect(second.action).toBe('updated');
     expect(server.requests.map((r) => `${r.method} ${r.path}`)).toEqual(['POST /rest/api/3/issue/SOC-1/comment']);
-    expect(JSON.parse(server.requests[0]!.body)).toEqual({ body: adfDoc('Owner changed to Defender Experts; status Active.') });
+    expect(JSON.parse(server.requests[0]!.body)).toEqual({
+      body: adfDoc('Owner changed to Defender Experts; status Active.'),
+      properties: [{ key: 'sentinel-playbook-kit', value: { idempotencyKey: 'b'.repeat(64) } }],
+    });
     expect(jira.issue('SOC-1')!.comments).toHaveLength(1);
+  });
+
+  it('a comment whose response was lost is not added again by the retry', async () => {
+    const { jira, connector, request } = await setup();
+    const first = await connector().deliver(request(ticketStep('upsert')));
+    const step = ticketStep('upsert', { idempotencyKey: 'c'.repeat(64) });
+    // Jira stores the comment, then the connection drops before the 201 arrives
+    const lossy = await startFakeServer(failTimes(1, reset(), jira.handler, { when: 'after' }));
+    servers.push(lossy);
+    const receiver = receiverFor(lossy.url);
+    const flaky = createJiraConnector({ receiverName: 'soc-jira', receiver, env: { JIRA_EMAIL: EMAIL, JIRA_API_TOKEN: TOKEN } });
+    const call = (attempt: number) =>
+      flaky.deliver({ step, receiverName: 'soc-jira', receiver, rendered: renderedJira(), existingTicket: first.ticket, attempt });
+    await expect(call(1)).rejects.toMatchObject({ kind: 'retryable' });
+    expect(jira.issue('SOC-1')!.comments).toHaveLength(1);
+    const retry = await call(2);
+    expect(retry.action).toBe('updated');
+    expect(jira.issue('SOC-1')!.comments).toHaveLength(1);
+    expect(lossy.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
+      'POST /rest/api/3/issue/SOC-1/comment',
+      'GET /rest/api/3/issue/SOC-1/comment',
+    ]);
   });
 
   it('search before create finds an existing issue: no second create, a comment instead', async () => {

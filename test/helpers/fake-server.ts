@@ -258,7 +258,7 @@ export interface FakeJiraIssue {
     description: unknown;
   };
   status: { name: string; category: 'new' | 'indeterminate' | 'done' };
-  comments: Array<{ id: string; body: unknown }>;
+  comments: Array<{ id: string; body: unknown; properties?: unknown[] }>;
   createdAt: number;
 }
 
@@ -459,9 +459,26 @@ export function createFakeJira(options: FakeJiraOptions): FakeJira {
       const doc = isObject(body.value) ? body.value.body : undefined;
       const p = adfProblem(doc);
       if (p) return jiraError(400, [], { comment: p });
-      const comment = { id: String(nextCommentId++), body: doc };
+      const properties = isObject(body.value) ? body.value.properties : undefined;
+      if (properties !== undefined && !Array.isArray(properties)) return jiraError(400, [], { properties: 'properties must be an array.' });
+      const comment = { id: String(nextCommentId++), body: doc, ...(properties ? { properties } : {}) };
       issue.comments.push(comment);
       return reply(201, { id: comment.id, self: `${self(issue)}/comment/${comment.id}`, body: doc });
+    },
+
+    'GET /rest/api/3/issue/:key/comment': (req, params) => {
+      const issue = find(params.key ?? '');
+      if (!issue) return notFound();
+      const expand = (req.query.get('expand') ?? '').split(',').includes('properties');
+      const newestFirst = req.query.get('orderBy') === '-created';
+      const list = newestFirst ? [...issue.comments].reverse() : issue.comments;
+      const max = Math.min(Number(req.query.get('maxResults') ?? 50), 100);
+      return reply(200, {
+        startAt: 0,
+        maxResults: max,
+        total: issue.comments.length,
+        comments: list.slice(0, max).map((c) => ({ id: c.id, body: c.body, ...(expand ? { properties: c.properties ?? [] } : {}) })),
+      });
     },
 
     'GET /rest/api/3/issue/:key/transitions': (_req, params) => {

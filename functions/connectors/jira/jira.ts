@@ -27,7 +27,7 @@ import { KitError } from '../../core/errors.js';
 import { checkEndpointUrl, send, type SendResponse } from '../http.js';
 import { resolveSecret } from '../secrets.js';
 import { operationsFor, type Connector, type DeliveryRequest, type DeliveryResult } from '../types.js';
-import { jiraCommentBody, jiraCreateBody, jiraLabelFor, jiraTransitionBody } from './payload.js';
+import { JIRA_COMMENT_PROPERTY, jiraCommentBody, jiraCreateBody, jiraLabelFor, jiraTransitionBody } from './payload.js';
 
 export interface JiraConnectorOptions {
   receiverName: string;
@@ -173,8 +173,16 @@ export function createJiraConnector(options: JiraConnectorOptions): Connector {
         return ticket;
       }
 
+      /** a retry whose earlier try may have commented already (response lost): look before commenting again */
+      async function alreadyCommented(ticket: TicketRef): Promise<boolean> {
+        const res = await call('GET', `${issuePath(ticket)}/comment?orderBy=-created&maxResults=50&expand=properties`);
+        const comments = res.json<{ comments?: Array<{ properties?: Array<{ key?: unknown; value?: { idempotencyKey?: unknown } }> }> }>().comments ?? [];
+        return comments.some((c) => (c.properties ?? []).some((p) => p.key === JIRA_COMMENT_PROPERTY && p.value?.idempotencyKey === step.idempotencyKey));
+      }
+
       async function comment(ticket: TicketRef): Promise<void> {
-        await call('POST', `${issuePath(ticket)}/comment`, jiraCommentBody(request.rendered.parts));
+        if ((request.attempt ?? 1) > 1 && (await alreadyCommented(ticket))) return;
+        await call('POST', `${issuePath(ticket)}/comment`, jiraCommentBody(request.rendered.parts, [], step.idempotencyKey));
       }
 
       async function resolve(ticket: TicketRef): Promise<TicketRef> {

@@ -146,8 +146,16 @@ export function jiraCreateBody(
   };
 }
 
-export function jiraCommentBody(parts: Record<string, unknown>, truncated: string[] = []): { body: AdfDoc } {
-  return { body: docPart(parts, 'comment', truncated) };
+/** the comment property that lets a retry recognise a comment an earlier try already added */
+export const JIRA_COMMENT_PROPERTY = 'sentinel-playbook-kit';
+
+export function jiraCommentBody(
+  parts: Record<string, unknown>,
+  truncated: string[] = [],
+  idempotencyKey?: string,
+): { body: AdfDoc; properties?: Array<{ key: string; value: { idempotencyKey: string } }> } {
+  const body = docPart(parts, 'comment', truncated);
+  return idempotencyKey ? { body, properties: [{ key: JIRA_COMMENT_PROPERTY, value: { idempotencyKey } }] } : { body };
 }
 
 export function jiraTransitionBody(
@@ -166,7 +174,7 @@ export const buildJiraPayload: PayloadBuilder<ReceiverOf<'jira'>> = (input): Out
       body = jiraCreateBody(input, truncated);
       break;
     case 'update':
-      body = jiraCommentBody(input.rendered.parts, truncated);
+      body = jiraCommentBody(input.rendered.parts, truncated, input.step.idempotencyKey);
       break;
     case 'resolve':
       body = jiraTransitionBody(input.rendered.parts, OUTBOX_TRANSITION_ID, truncated);
