@@ -4,7 +4,9 @@
  * invocation. Built lazily so a broken setting fails the first invocation with a clear error instead
  * of crashing the host at import time.
  */
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { loadKitOrThrow } from '../config/load.js';
 import type { Logger } from '../core/log.js';
 import { createRuntime, type KitRuntime, type KitRuntimeOptions } from '../pipeline/kit.js';
@@ -16,6 +18,20 @@ export interface AppRuntime extends KitRuntime {
   stores: StateStores;
 }
 
+/**
+ * The playbooks folder ships inside the package next to dist/. The host's working directory is the app
+ * root in Azure, but look beside the bundle too rather than trust it.
+ */
+export function findPlaybooksDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.SPK_PLAYBOOKS_DIR) return resolve(env.SPK_PLAYBOOKS_DIR);
+  const candidates = [resolve('playbooks')];
+  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
+    candidates.push(join(dir, 'playbooks'));
+    if (dirname(dir) === dir) break;
+  }
+  return candidates.find((c) => existsSync(join(c, 'receivers.yaml'))) ?? candidates[0]!;
+}
+
 let cached: Promise<AppRuntime> | null = null;
 let override: ((log: Logger) => Promise<AppRuntime>) | null = null;
 
@@ -23,7 +39,7 @@ export function appRuntime(log: Logger): Promise<AppRuntime> {
   if (override) return override(log);
   cached ??= (async () => {
     const env = process.env;
-    const kit = await loadKitOrThrow(resolve(env.SPK_PLAYBOOKS_DIR ?? 'playbooks'));
+    const kit = await loadKitOrThrow(findPlaybooksDir(env));
     const stores = await stateFromEnvironment(env, { queueName: env.SPK_QUEUE_NAME?.trim() || 'deliveries' });
     const options: KitRuntimeOptions = { outboxDir: resolve(env.SPK_OUTBOX_DIR ?? '/tmp/spk-outbox'), env, log };
     // In Azure the Function App's managed identity holds Microsoft Sentinel Responder on the workspace.

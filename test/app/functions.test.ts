@@ -8,7 +8,7 @@ import type { TokenCredential } from '@azure/identity';
 import { dispatchHandler } from '../../functions/app/dispatch.js';
 import { deliverHandler } from '../../functions/app/deliver.js';
 import { healthHandler } from '../../functions/app/health.js';
-import { setAppRuntimeForTests } from '../../functions/app/runtime.js';
+import { findPlaybooksDir, setAppRuntimeForTests } from '../../functions/app/runtime.js';
 import { commentBack } from '../../functions/pipeline/comment-back.js';
 import { commentIdFor } from '../../functions/connectors/sentinel/comment.js';
 import { createAzureStores, type AzureStateStores } from '../../functions/state/index.js';
@@ -120,6 +120,15 @@ describe('deliver (queue)', () => {
     const poison = await stores.queue.peekPoisonEntries(10);
     const malformed = poison.filter((p) => p.reason.startsWith('malformed message'));
     expect(malformed.map((p) => p.raw)).toEqual(['{"unexpected":true}', 'garbage', '{"step":{"idempotencyKey":"half"},"attempt":1}']);
+  });
+});
+
+describe('the packaged app finds its playbooks', () => {
+  it('beside the bundle, or where SPK_PLAYBOOKS_DIR says', async () => {
+    const { existsSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    expect(existsSync(join(findPlaybooksDir({}), 'receivers.yaml'))).toBe(true);
+    expect(findPlaybooksDir({ SPK_PLAYBOOKS_DIR: '/srv/kit/playbooks' })).toBe('/srv/kit/playbooks');
   });
 });
 
