@@ -92,9 +92,27 @@ function lateUpdate(prev: Snapshot, event: IncidentEvent): Detection {
   const { moves } = movesFromUpdates(event.updates, event.incident, event.incident.tags);
   const occurrences = copyOccurrences(prev.occurrences);
   const changes: Change[] = [];
+  const view = prev.incident;
+  // a late move is news only if what it moved to is still how things are (a late "Closed" after a reopen is history)
+  const stillTrue = (m: Move): boolean => {
+    switch (m.kind) {
+      case 'owner':
+        return sameText(m.to, view.owner.assignedTo);
+      case 'status':
+        return sameText(m.to, view.status);
+      case 'severity':
+        return sameText(m.to, view.severity);
+      case 'tag-added':
+        return m.to !== null && containsCaseInsensitive(view.tags, m.to);
+      case 'classification':
+        return sameText(m.to, view.classification);
+      default:
+        return false;
+    }
+  };
   for (const m of moves.sort((a, b) => KIND_ORDER.indexOf(a.kind) - KIND_ORDER.indexOf(b.kind))) {
     const key = occurrenceKey(m);
-    if (occurrences[key] !== undefined) continue;
+    if (occurrences[key] !== undefined || !stillTrue(m)) continue;
     occurrences[key] = 1;
     changes.push({ ...m, id: `${key}#1` });
   }

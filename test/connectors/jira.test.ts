@@ -125,7 +125,7 @@ describe('buildJiraPayload', () => {
     });
     expect(JSON.parse(payload('resolve').body)).toEqual({
       transition: { id: OUTBOX_TRANSITION_ID },
-      update: { comment: [{ add: { body: adfDoc('Owner changed to Defender Experts; status Active.') } }] },
+      update: { comment: [{ add: { body: adfDoc('Owner changed to Defender Experts; status Active.'), properties: [{ key: 'sentinel-playbook-kit', value: { idempotencyKey: 'a'.repeat(64) } }] } }] },
     });
   });
 });
@@ -198,8 +198,9 @@ describe('Jira connector against a fake Jira Cloud', () => {
     server.requests.length = 0;
     const second = await connector().deliver(request(ticketStep('upsert', { idempotencyKey: 'b'.repeat(64) }), first.ticket));
     expect(second.action).toBe('updated');
-    expect(server.requests.map((r) => `${r.method} ${r.path}`)).toEqual(['POST /rest/api/3/issue/SOC-1/comment']);
-    expect(JSON.parse(server.requests[0]!.body)).toEqual({
+    // it looks for its own comment first (any try may be a redelivery), then comments
+    expect(server.requests.map((r) => `${r.method} ${r.path}`)).toEqual(['GET /rest/api/3/issue/SOC-1/comment', 'POST /rest/api/3/issue/SOC-1/comment']);
+    expect(JSON.parse(server.requests[1]!.body)).toEqual({
       body: adfDoc('Owner changed to Defender Experts; status Active.'),
       properties: [{ key: 'sentinel-playbook-kit', value: { idempotencyKey: 'b'.repeat(64) } }],
     });
@@ -211,7 +212,10 @@ describe('Jira connector against a fake Jira Cloud', () => {
     const first = await connector().deliver(request(ticketStep('upsert')));
     const step = ticketStep('upsert', { idempotencyKey: 'c'.repeat(64) });
     // Jira stores the comment, then the connection drops before the 201 arrives
-    const lossy = await startFakeServer(failTimes(1, reset(), jira.handler, { when: 'after' }));
+    const lossy = await startFakeServer((req, params) =>
+      req.method === 'POST' && req.path.endsWith('/comment') ? dropFirst(req, params) : jira.handler(req, params),
+    );
+    const dropFirst = failTimes(1, reset(), jira.handler, { when: 'after' });
     servers.push(lossy);
     const receiver = receiverFor(lossy.url);
     const flaky = createJiraConnector({ receiverName: 'soc-jira', receiver, env: { JIRA_EMAIL: EMAIL, JIRA_API_TOKEN: TOKEN } });
@@ -223,6 +227,7 @@ describe('Jira connector against a fake Jira Cloud', () => {
     expect(retry.action).toBe('updated');
     expect(jira.issue('SOC-1')!.comments).toHaveLength(1);
     expect(lossy.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
+      'GET /rest/api/3/issue/SOC-1/comment',
       'POST /rest/api/3/issue/SOC-1/comment',
       'GET /rest/api/3/issue/SOC-1/comment',
     ]);
@@ -256,10 +261,16 @@ describe('Jira connector against a fake Jira Cloud', () => {
     ]);
     expect(JSON.parse(server.requests[1]!.body)).toEqual({
       transition: { id: '701' },
-      update: { comment: [{ add: { body: adfDoc('Owner changed to Defender Experts; status Active.') } }] },
+      update: { comment: [{ add: { body: adfDoc('Owner changed to Defender Experts; status Active.'), properties: [{ key: 'sentinel-playbook-kit', value: { idempotencyKey: 'a'.repeat(64) } }] } }] },
     });
     expect(jira.issue('SOC-1')!.status).toEqual({ name: 'Closed', category: 'done' });
+    // closed again later (reopened in between, or a narrowed step): no transition to make, but the
+    // changes still reach the ticket, once
     expect(jira.issue('SOC-1')!.comments).toHaveLength(1);
+    const again = ticketStep('resolve', { idempotencyKey: 'd'.repeat(64) });
+    expect((await connector().deliver(request(again, resolved.ticket))).action).toBe('resolved');
+    expect((await connector().deliver(request(again, resolved.ticket))).action).toBe('resolved');
+    expect(jira.issue('SOC-1')!.comments).toHaveLength(2);
   });
 
   it('matches the target status name when no transition has the configured name', async () => {

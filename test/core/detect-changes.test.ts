@@ -288,6 +288,15 @@ const rows: Row[] = [
     stale: true,
   },
   {
+    name: 'a late Closed push after the incident was reopened is history, not news',
+    events: () => [
+      sentinel('update-owner-defender-experts', { lastModifiedTimeUtc: '2026-11-26T12:00:00Z', status: 'Active' }, { updatedFields: ['Owner'], updatedBy: { name: 'x' }, labels: [] }),
+      sentinel('update-owner-defender-experts', { lastModifiedTimeUtc: '2026-11-26T11:00:00Z', status: 'Closed' }, { updatedFields: ['Status'], updatedBy: { name: 'x' }, labels: [] }),
+    ],
+    last: [],
+    stale: true,
+  },
+  {
     name: 'a late push whose moves were already announced stays quiet',
     events: () => [sentinelOwnerDE(), sentinel('update-owner-defender-experts', { lastModifiedTimeUtc: '2026-11-26T08:00:00Z' })],
     last: [],

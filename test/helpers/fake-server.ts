@@ -502,7 +502,7 @@ export function createFakeJira(options: FakeJiraOptions): FakeJira {
       const id = isObject(b) && isObject(b.transition) ? b.transition.id : undefined;
       const t = available(issue).find((x) => x.id === id);
       if (!t) return jiraError(400, [`Transition id '${String(id)}' is not valid for this issue.`]);
-      const adds: unknown[] = [];
+      const adds: Array<{ body: unknown; properties?: unknown[] }> = [];
       if (isObject(b) && b.update !== undefined) {
         const comment = isObject(b.update) ? b.update.comment : undefined;
         if (comment !== undefined) {
@@ -511,12 +511,13 @@ export function createFakeJira(options: FakeJiraOptions): FakeJira {
             const doc = isObject(op) && isObject(op.add) ? op.add.body : undefined;
             const p = adfProblem(doc);
             if (p) return jiraError(400, [], { comment: p });
-            adds.push(doc);
+            const properties = isObject(op) && isObject(op.add) && Array.isArray(op.add.properties) ? (op.add.properties as unknown[]) : undefined;
+            adds.push({ body: doc, ...(properties ? { properties } : {}) });
           }
         }
       }
       issue.status = { name: t.to, category: t.toCategory ?? 'indeterminate' };
-      for (const doc of adds) issue.comments.push({ id: String(nextCommentId++), body: doc });
+      for (const add of adds) issue.comments.push({ id: String(nextCommentId++), ...add });
       return reply(204);
     },
   };

@@ -169,11 +169,16 @@ export function createJiraConnector(options: JiraConnectorOptions): Connector {
         if (createdHere.size >= REMEMBERED_CREATES) createdHere.delete(createdHere.keys().next().value as string);
         createdHere.set(step.incidentKey, created.id);
         const ticket = ref(created.id, created.key, 'open');
-        await options.onTicketCreated?.(ticket);
+        // Jira has the issue now: failing this delivery over our own bookkeeping would create it again.
+        // The pipeline stores the returned ticket again (with retries) once the delivery completes.
+        await options.onTicketCreated?.(ticket).catch(() => undefined);
         return ticket;
       }
 
-      /** a retry whose earlier try may have commented already (response lost): look before commenting again */
+      /**
+       * Any try may be a retry in disguise (the host redelivers after a crash with the same attempt number),
+       * so look for this step's comment before adding it: one GET buys "never a second comment".
+       */
       async function alreadyCommented(ticket: TicketRef): Promise<boolean> {
         const res = await call('GET', `${issuePath(ticket)}/comment?orderBy=-created&maxResults=50&expand=properties`);
         const comments = res.json<{ comments?: Array<{ properties?: Array<{ key?: unknown; value?: { idempotencyKey?: unknown } }> }> }>().comments ?? [];
@@ -181,7 +186,7 @@ export function createJiraConnector(options: JiraConnectorOptions): Connector {
       }
 
       async function comment(ticket: TicketRef): Promise<void> {
-        if ((request.attempt ?? 1) > 1 && (await alreadyCommented(ticket))) return;
+        if (await alreadyCommented(ticket)) return;
         await call('POST', `${issuePath(ticket)}/comment`, jiraCommentBody(request.rendered.parts, [], step.idempotencyKey));
       }
 
@@ -193,16 +198,20 @@ export function createJiraConnector(options: JiraConnectorOptions): Connector {
         const match =
           transitions.find((t) => lower(t.name) === want) ?? transitions.find((t) => lower(t.to?.name) === want);
         if (!match || typeof match.id !== 'string') {
-          // a retry after a transition whose ledger write was lost: the issue is already done, so do not comment twice
+          // already done (closed twice, or a retry after a transition whose ledger write was lost): no transition
+          // to make, but the changes still belong on the ticket, as a comment (idempotent through its property)
           const issue = await call('GET', `${issuePath(ticket)}?fields=status`);
-          if (issue.json<IssueResponse>().fields?.status?.statusCategory?.key === 'done') return { ...ticket, state: 'resolved' };
+          if (issue.json<IssueResponse>().fields?.status?.statusCategory?.key === 'done') {
+            await comment(ticket);
+            return { ...ticket, state: 'resolved' };
+          }
           const names = transitions.map((t) => `"${String(t.name)}"${t.to?.name ? ` (to ${String(t.to.name)})` : ''}`).join(', ');
           throw new KitError(
             `jira: issue ${ticket.key ?? ticket.id} has no transition named "${receiver.doneTransition}" (receivers.${receiverName}.doneTransition); available: ${names || 'none'}`,
             { kind: 'terminal', where: { field: `receivers.${receiverName}.doneTransition` } },
           );
         }
-        await call('POST', `${issuePath(ticket)}/transitions`, jiraTransitionBody(request.rendered.parts, match.id));
+        await call('POST', `${issuePath(ticket)}/transitions`, jiraTransitionBody(request.rendered.parts, match.id, [], step.idempotencyKey));
         return { ...ticket, state: 'resolved' };
       }
 

@@ -162,8 +162,9 @@ export function jiraTransitionBody(
   parts: Record<string, unknown>,
   transitionId: string,
   truncated: string[] = [],
-): { transition: { id: string }; update: { comment: Array<{ add: { body: AdfDoc } }> } } {
-  return { transition: { id: transitionId }, update: { comment: [{ add: { body: docPart(parts, 'comment', truncated) } }] } };
+  idempotencyKey?: string,
+): { transition: { id: string }; update: { comment: Array<{ add: ReturnType<typeof jiraCommentBody> }> } } {
+  return { transition: { id: transitionId }, update: { comment: [{ add: jiraCommentBody(parts, truncated, idempotencyKey) }] } };
 }
 
 export const buildJiraPayload: PayloadBuilder<ReceiverOf<'jira'>> = (input): OutboundPayload => {
@@ -177,7 +178,7 @@ export const buildJiraPayload: PayloadBuilder<ReceiverOf<'jira'>> = (input): Out
       body = jiraCommentBody(input.rendered.parts, truncated, input.step.idempotencyKey);
       break;
     case 'resolve':
-      body = jiraTransitionBody(input.rendered.parts, OUTBOX_TRANSITION_ID, truncated);
+      body = jiraTransitionBody(input.rendered.parts, OUTBOX_TRANSITION_ID, truncated, input.step.idempotencyKey);
       break;
     default:
       throw new KitError(`jira: operation "${input.operation}" does not apply to a ticket receiver`, { kind: 'validation' });
