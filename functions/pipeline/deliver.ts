@@ -192,6 +192,11 @@ export async function deliver(message: QueuedDelivery, deps: DeliverDeps): Promi
     if (err.retryable && attempt < maxAttempts) {
       const delayMs = err.retryAfterMs ?? (deps.backoffMs ?? defaultBackoff)(attempt);
       await ledger.record(entryFor(step, now(), { status: 'pending', attempts: attempt, error: reason, leaseUntil: 0 }));
+      // Keep the lane until this step's retry: a later step for the same receiver and incident must not
+      // overtake it — not to create the ticket whose create may have gone through (a lost response), nor to
+      // tell the story out of order.
+      await ledger.record({ ...laneEntry, leaseUntil: now() + delayMs, holder, error: reason });
+      holdLane = true;
       await deps.stores.queue.enqueue({ step, attempt: attempt + 1 }, { delayMs });
       log.warn(`delivery failed; re-queued in ${delayMs} ms`, { ...fields, error: reason });
       return outcome({ action: 'requeued', error: reason });

@@ -5,7 +5,7 @@ import type { Ledger } from '../../functions/state/ports.js';
 import { ingest } from '../../functions/pipeline/ingest.js';
 import { deliver } from '../../functions/pipeline/deliver.js';
 import { KitError } from '../../functions/core/errors.js';
-import { createFakeTeams, startFakeServer } from '../helpers/fake-server.js';
+import { createFakeJira, createFakeTeams, failTimes, serverError, startFakeServer } from '../helpers/fake-server.js';
 import { harness, sampleLines } from './harness.js';
 
 function flakyLedger(ledger: Ledger, failures: number, permanent = false): Ledger {
@@ -80,5 +80,34 @@ describe('per-change dedup', () => {
       render: (s, t) => h.runtime.deliverDeps.render({ ...s, template: 'incident-change' }, t),
     });
     expect(other.action).toBe('sent');
+  });
+});
+
+describe('a failed delivery keeps its lane until its retry', () => {
+  it('a later step cannot create a second Jira issue while the first create is in doubt', async () => {
+    let clock = Date.parse('2026-11-26T10:00:00Z');
+    const now = () => clock;
+    const stores = createMemoryStores({ now });
+    const jira = createFakeJira({ project: 'SOC', email: 'soc-bot@contoso.example', apiToken: 'jira-token-not-a-real-one', searchLagMs: 30_000, now });
+    // the first create reaches Jira, then the gateway times out: the kit does not know it worked
+    const server = await startFakeServer((req, params) =>
+      req.method === 'POST' && req.path === '/rest/api/3/issue' ? lostOnce(req, params) : jira.handler(req, params),
+    );
+    const lostOnce = failTimes(1, serverError(504), jira.handler, { when: 'after' });
+    try {
+      const h = await harness(stores, { jiraUrl: server.url }, { now: () => new Date(clock) });
+      const lines = await sampleLines();
+      const first = (await ingest(lines[0], h.runtime.ingestDeps)).steps.find((s) => s.receiver === 'soc-jira')!;
+      const second = (await ingest(lines[4], h.runtime.ingestDeps)).steps.find((s) => s.receiver === 'soc-jira')!;
+      expect((await deliver({ step: first, attempt: 1 }, h.runtime.deliverDeps)).action).toBe('requeued');
+      clock += 30_000;
+      expect((await deliver({ step: second, attempt: 1 }, h.runtime.deliverDeps)).action).toBe('requeued'); // lane busy
+      clock += 120_000; // the first step's retry time
+      expect((await deliver({ step: first, attempt: 2 }, h.runtime.deliverDeps)).action).toBe('updated'); // found by search
+      expect((await deliver({ step: second, attempt: 1 }, h.runtime.deliverDeps)).action).toBe('updated');
+      expect(jira.countIssuesWithLabel('sentinel-3101')).toBe(1);
+    } finally {
+      await server.close();
+    }
   });
 });
