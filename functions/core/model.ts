@@ -150,4 +150,9 @@ export interface Snapshot {
    * with the same idempotency keys and the ledger reports it as a duplicate instead of silently vanishing.
    */
   recentEvents?: Array<{ fingerprint: string; changes: Change[] }>;
+  /**
+   * Set by the pipeline: every device, user and group any event of this incident named (bounded). Exclusions
+   * are a safety promise, so they are checked against this, not only against what the latest event lists.
+   */
+  involved?: { devices: Device[]; users: User[]; groups: string[] };
 }

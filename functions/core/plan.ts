@@ -24,6 +24,8 @@ export interface IncidentLimits {
   products: [number, number];
   tactics: [number, number];
   entities: [number, number];
+  /** every other free-text field: closing comment, owner names, provider, links, ids */
+  other: number;
 }
 
 /**
@@ -38,6 +40,7 @@ export const SNAPSHOT_LIMITS: IncidentLimits = {
   products: [20, 256],
   tactics: [30, 128],
   entities: [100, 256],
+  other: 2_000,
 };
 
 /** What a queued step carries: a Storage Queue message is ≤ 64 KiB after base64; the links lead to the full text. */
@@ -49,6 +52,7 @@ export const QUEUE_LIMITS: IncidentLimits = {
   products: [8, 128],
   tactics: [15, 64],
   entities: [25, 128],
+  other: 1_000,
 };
 export const MAX_PLANNED_DESCRIPTION = QUEUE_LIMITS.description;
 
@@ -58,8 +62,33 @@ const scale = ([items, chars]: [number, number], f: number): [number, number] =>
 
 export function boundIncident(incident: Incident, limits: IncidentLimits): Incident {
   const [items, chars] = limits.entities;
+  const o = limits.other;
+  const opt = (v: string | null) => (v === null ? null : cut(v, o));
   return {
     ...incident,
+    rawStatus: incident.rawStatus === null ? null : cut(incident.rawStatus, 64),
+    owner: {
+      ...incident.owner,
+      assignedTo: opt(incident.owner.assignedTo),
+      userPrincipalName: opt(incident.owner.userPrincipalName),
+      objectId: opt(incident.owner.objectId),
+      email: opt(incident.owner.email),
+    },
+    classification: opt(incident.classification),
+    classificationReason: opt(incident.classificationReason),
+    determination: opt(incident.determination),
+    classificationComment: opt(incident.classificationComment),
+    provider: opt(incident.provider),
+    links: { sentinel: opt(incident.links.sentinel), defender: opt(incident.links.defender) },
+    ids: {
+      xdrIncidentId: opt(incident.ids.xdrIncidentId),
+      sentinelName: opt(incident.ids.sentinelName),
+      sentinelArmId: opt(incident.ids.sentinelArmId),
+      tenantId: opt(incident.ids.tenantId),
+      workspaceId: opt(incident.ids.workspaceId),
+    },
+    createdAt: incident.createdAt === null ? null : cut(incident.createdAt, 64),
+    updatedAt: incident.updatedAt === null ? null : cut(incident.updatedAt, 64),
     title: cut(incident.title, limits.title),
     description: cut(incident.description, limits.description),
     tags: cutList(incident.tags, limits.tags),
@@ -93,10 +122,12 @@ function encodedSize(step: DeliveryStep): number {
 
 /** Shrinks a step's incident (and over-long change values) until its queue message fits, whatever the input. */
 export function fitForQueue(step: DeliveryStep): DeliveryStep {
-  const changes = step.changes.slice(0, 20).map((c) => ({ ...c, from: c.from === null ? null : cut(c.from, 256), to: c.to === null ? null : cut(c.to, 256) }));
-  let fitted: DeliveryStep = { ...step, changes, incident: boundIncident(step.incident, QUEUE_LIMITS) };
+  // every change is kept (their ids are the idempotency key); only over-long values are shortened
+  const cutValues = (n: number) => step.changes.map((c) => ({ ...c, from: c.from === null ? null : cut(c.from, n), to: c.to === null ? null : cut(c.to, n) }));
+  let fitted: DeliveryStep = { ...step, changes: cutValues(256), incident: boundIncident(step.incident, QUEUE_LIMITS) };
   for (let f = 0.5; encodedSize(fitted) > QUEUE_BUDGET_CHARS && f > 0.01; f /= 2) {
     const limits: IncidentLimits = {
+      other: Math.max(32, Math.floor(QUEUE_LIMITS.other * f)),
       title: Math.floor(QUEUE_LIMITS.title * f),
       description: Math.floor(QUEUE_LIMITS.description * f),
       tags: scale(QUEUE_LIMITS.tags, f),
@@ -105,7 +136,7 @@ export function fitForQueue(step: DeliveryStep): DeliveryStep {
       tactics: scale(QUEUE_LIMITS.tactics, f),
       entities: scale(QUEUE_LIMITS.entities, f),
     };
-    fitted = { ...fitted, incident: boundIncident(step.incident, limits) };
+    fitted = { ...fitted, changes: cutValues(Math.max(32, Math.floor(256 * f))), incident: boundIncident(step.incident, limits) };
   }
   return fitted;
 }

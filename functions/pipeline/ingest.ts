@@ -58,21 +58,47 @@ export function eventFingerprint(raw: unknown): string {
   return createHash('sha256').update(canonical(raw)).digest('hex').slice(0, 32);
 }
 
-const byName = <T extends { name: string }>(...lists: T[][]): T[] => {
+const byName = <T extends { name: string }>(max: number, ...lists: T[][]): T[] => {
   const seen = new Map<string, T>();
-  for (const list of lists) for (const x of list) if (!seen.has(x.name.toLowerCase())) seen.set(x.name.toLowerCase(), x);
+  for (const list of lists) for (const x of list) if (seen.size < max && !seen.has(x.name.toLowerCase())) seen.set(x.name.toLowerCase(), x);
   return [...seen.values()];
 };
 
-/** the merged incident as seen through this event's path, with every device, user and group named so far */
-function involvedSoFar(merged: Incident, before: Incident | null, observed: Incident): Incident {
+/** how many entities of each kind the snapshot remembers for exclusions */
+const MAX_INVOLVED = 300;
+
+type Involved = NonNullable<Snapshot['involved']>;
+
+/** every device, user and group named so far: what exclusions are checked against */
+function involvedSoFar(prev: Snapshot | null, observed: Incident): Involved {
+  const before = prev?.involved ?? { devices: prev?.incident.devices ?? [], users: prev?.incident.users ?? [], groups: prev?.incident.groups ?? [] };
+  const short = <T extends { name: string }>(xs: T[]) => xs.map((x) => ({ ...x, name: x.name.slice(0, 256) }));
   return {
-    ...merged,
-    source: observed.source,
-    devices: byName(merged.devices, observed.devices, before?.devices ?? []),
-    users: byName(merged.users, observed.users, before?.users ?? []),
-    groups: [...new Set([...merged.groups, ...observed.groups, ...(before?.groups ?? [])])],
+    devices: byName(MAX_INVOLVED, before.devices, short(observed.devices)),
+    users: byName(MAX_INVOLVED, before.users, short(observed.users)),
+    groups: [...new Set([...before.groups, ...observed.groups.map((g) => g.slice(0, 256))])].slice(0, MAX_INVOLVED),
   };
+}
+
+/** Snapshots must stay storable whatever happened to the incident: trim what is convenience, then history. */
+const SNAPSHOT_BUDGET_CHARS = 400_000;
+function fitSnapshot(snapshot: Snapshot): Snapshot {
+  let s = snapshot;
+  for (let round = 0; JSON.stringify(s).length > SNAPSHOT_BUDGET_CHARS && round < 6; round++) {
+    const keep = Math.max(1, Math.floor(MAX_INVOLVED / 2 ** (round + 1)));
+    const occurrences = Object.entries(s.occurrences);
+    // tag churn grows the counters: forget the oldest tag counters first, never owner/status ones
+    const tagKeys = occurrences.filter(([k]) => k.startsWith('tag-'));
+    const dropTags = new Set(tagKeys.slice(0, Math.max(0, tagKeys.length - 200 / (round + 1))).map(([k]) => k));
+    s = {
+      ...s,
+      recentEvents: (s.recentEvents ?? []).slice(-Math.max(1, 5 - round)),
+      involved: s.involved && { devices: s.involved.devices.slice(0, keep), users: s.involved.users.slice(0, keep), groups: s.involved.groups.slice(0, keep) },
+      occurrences: Object.fromEntries(occurrences.filter(([k]) => !dropTags.has(k))),
+      incident: boundIncident(s.incident, { ...SNAPSHOT_LIMITS, description: Math.floor(SNAPSHOT_LIMITS.description / 2 ** (round + 1)), other: Math.floor(SNAPSHOT_LIMITS.other / 2 ** (round + 1)) }),
+    };
+  }
+  return s;
 }
 
 export async function ingest(raw: unknown, deps: IngestDeps): Promise<IngestResult> {
@@ -109,7 +135,9 @@ export async function ingest(raw: unknown, deps: IngestDeps): Promise<IngestResu
     for (const c of changes) acted.set(c.id, c);
     // Plan on the merged view, not the bare event: a poll without entities must not forget the excluded
     // domain controller an earlier push named (exclusions are a safety promise).
-    const view = involvedSoFar(next.incident, prev?.incident ?? null, incident);
+    // exclusions are matched on what the event really named (before bounding) and everything named before
+    const involved = involvedSoFar(prev, { ...parsed.incident, devices: parsed.incident.devices.slice(0, MAX_INVOLVED), users: parsed.incident.users.slice(0, MAX_INVOLVED), groups: parsed.incident.groups.slice(0, MAX_INVOLVED) });
+    const view: Incident = { ...next.incident, source: incident.source, devices: involved.devices, users: involved.users, groups: involved.groups };
     const matches = matchPlaybooks(deps.config.playbooks, view, changes);
     const steps = planSteps(deps.config, view, matches, now());
     for (const step of steps) {
@@ -134,7 +162,7 @@ export async function ingest(raw: unknown, deps: IngestDeps): Promise<IngestResu
     const recent = [...(prev?.recentEvents ?? []), { fingerprint, changes }].slice(-RECENT_EVENTS);
     while (recent.length > 1 && JSON.stringify(recent).length > RECENT_EVENTS_MAX_CHARS) recent.shift();
     try {
-      await deps.stores.snapshots.put(incident.key, { ...next, recentEvents: recent }, stored?.etag ?? null);
+      await deps.stores.snapshots.put(incident.key, fitSnapshot({ ...next, recentEvents: recent, involved }), stored?.etag ?? null);
       return result;
     } catch (e) {
       if (e instanceof KitError && e.kind === 'conflict' && round < MAX_RACE_RETRIES) {

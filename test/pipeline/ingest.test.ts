@@ -56,3 +56,45 @@ describe('ingest', () => {
     expect(outcomes.every((o) => o.action === 'guidance-only')).toBe(true);
   });
 });
+
+describe('ingest keeps its promises on awkward input', () => {
+  it('an excluded device named once keeps the incident guidance-only after events that do not name it', async () => {
+    const stores = createMemoryStores();
+    const h = await harness(stores);
+    const lines = (await sampleLines()) as Json[];
+    await ingest(lines[2], h.runtime.ingestDeps); // Graph 3103, evidence names SRV-DC01
+    const other = (body: Json, at: string, extra: Json) => {
+      const b = clone(body);
+      b.alerts = [{ '@odata.type': '#microsoft.graph.security.alert', id: `a-${at}`, title: 't', evidence: [{ '@odata.type': '#microsoft.graph.security.deviceEvidence', deviceDnsName: 'ws-other.contoso.com' }] }];
+      b.lastUpdateDateTime = at;
+      return Object.assign(b, extra);
+    };
+    await ingest(other(lines[2]!, '2026-11-26T09:20:00Z', { severity: 'low' }), h.runtime.ingestDeps);
+    await ingest(other(lines[2]!, '2026-11-26T09:25:00Z', { severity: 'medium' }), h.runtime.ingestDeps);
+    const closed = await ingest(other(lines[15]!, '2026-11-26T17:00:00Z', {}), h.runtime.ingestDeps);
+    expect(closed.steps.length).toBeGreaterThan(0);
+    expect(closed.steps.every((s) => s.guidanceOnly)).toBe(true);
+  });
+
+  it('entity names full of characters JSON escapes still leave a storable snapshot', async () => {
+    const stores = createMemoryStores();
+    const h = await harness(stores);
+    const [first] = (await sampleLines()) as Json[];
+    const body = clone(first!);
+    const nasty = '\u0001\u0002"\\'.repeat(64);
+    body.object.properties.relatedEntities = Array.from({ length: 120 }, (_, i) => ({ kind: i % 2 ? 'Host' : 'Account', properties: { hostName: `${i}${nasty}`, accountName: `${i}${nasty}`, friendlyName: `${i}${nasty}` } }));
+    await ingest(body, h.runtime.ingestDeps);
+    expect(await stores.snapshots.get('3101')).not.toBeNull();
+  });
+
+  it('a 60 kB closing comment is carried cut, not lost', async () => {
+    const stores = createMemoryStores();
+    const h = await harness(stores);
+    const lines = (await sampleLines()) as Json[];
+    const close = clone(lines[10]!); // 3104 closed in Sentinel
+    close.object.properties.classificationComment = 'Details: '.repeat(7_000);
+    const r = await ingest(close, h.runtime.ingestDeps);
+    expect(r.steps).toHaveLength(11);
+    expect(r.steps.every((s) => (s.incident.classificationComment ?? '').length <= 1_000)).toBe(true);
+  });
+});
