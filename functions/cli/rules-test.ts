@@ -17,6 +17,7 @@ import {
 } from '../core/automation-rules.js';
 import { KitError } from '../core/errors.js';
 import { loadKitOrThrow } from '../config/load.js';
+import { locateField } from '../core/config.js';
 import { detectChanges, changeSummary } from '../core/detect-changes.js';
 import { matchPlaybooks } from '../core/match.js';
 import { parseEvent } from '../core/parse-event.js';
@@ -44,6 +45,26 @@ const USAGE = `usage: spk rules test --event FILE [--rules DIR] [--config DIR] [
  */
 const inert = (s: string) => s.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
 
+/** One rules/*.yaml file → a rule, or a KitError naming the file, line, column and field. */
+export function parseRuleFile(file: string, text: string): AutomationRuleDefinition {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+  const syntax = doc.errors[0];
+  if (syntax) {
+    const pos = lineCounter.linePos(syntax.pos[0]);
+    throw new KitError(`YAML: ${syntax.message.split('\n')[0]}`, { kind: 'config', where: { file, line: pos.line, column: pos.col } });
+  }
+  try {
+    return ruleFromYaml(doc.toJS(), file);
+  } catch (e) {
+    if (e instanceof KitError && e.where?.field !== undefined && e.where.line === undefined) {
+      const at = locateField(text, e.where.field);
+      throw new KitError(e.message, { kind: e.kind, cause: e, where: { ...e.where, file, line: at.line, column: at.column } });
+    }
+    throw e;
+  }
+}
+
 /** Loads and validates every rules/*.yaml; errors name the file, line and field. */
 export async function loadRules(dir: string): Promise<AutomationRuleDefinition[]> {
   let names: string[];
@@ -56,27 +77,7 @@ export async function loadRules(dir: string): Promise<AutomationRuleDefinition[]
   const rules: AutomationRuleDefinition[] = [];
   for (const name of names) {
     const file = path.join(dir, name);
-    const text = await readFile(file, 'utf8');
-    const lineCounter = new LineCounter();
-    const doc = parseDocument(text, { lineCounter, prettyErrors: false });
-    const syntax = doc.errors[0];
-    if (syntax) {
-      const pos = lineCounter.linePos(syntax.pos[0]);
-      throw new KitError(`YAML: ${syntax.message.split('\n')[0]}`, { kind: 'config', where: { file, line: pos.line, column: pos.col } });
-    }
-    try {
-      rules.push(ruleFromYaml(doc.toJS(), file));
-    } catch (e) {
-      if (e instanceof KitError && e.where?.field !== undefined) {
-        const node = nodeAt(doc, e.where.field);
-        const range = node?.range;
-        if (range) {
-          const pos = lineCounter.linePos(range[0]);
-          throw new KitError(e.message, { kind: 'config', where: { file, line: pos.line, column: pos.col, field: e.where.field } });
-        }
-      }
-      throw e;
-    }
+    rules.push(parseRuleFile(file, await readFile(file, 'utf8')));
   }
   const seen = new Map<string, string>();
   for (const r of rules) {
@@ -85,16 +86,6 @@ export async function loadRules(dir: string): Promise<AutomationRuleDefinition[]
     seen.set(r.name, r.file);
   }
   return rules;
-}
-
-/** The deepest YAML node on a dotted path, so a schema error can point at a line. */
-function nodeAt(doc: ReturnType<typeof parseDocument>, field: string): { range?: [number, number, number] | null } | undefined {
-  const parts: (string | number)[] = field === '' ? [] : field.split('.').map((p) => (/^\d+$/.test(p) ? Number(p) : p));
-  for (let n = parts.length; n >= 0; n--) {
-    const node = doc.getIn(parts.slice(0, n), true) as { range?: [number, number, number] | null } | undefined;
-    if (node && typeof node === 'object' && 'range' in node) return node;
-  }
-  return undefined;
 }
 
 /**

@@ -4,12 +4,10 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve, relative, sep } from 'node:path';
 import { loadKit } from '../config/load.js';
 import { KitError } from '../core/errors.js';
-import { locateField } from '../core/config.js';
-import { ruleFromYaml } from '../core/automation-rules.js';
-import { parse as parseYaml } from 'yaml';
 import { renderStep } from '../render/engine.js';
 import { sampleSteps } from './samples.js';
 import type { CliIo } from './io.js';
+import { parseRuleFile } from './rules-test.js';
 
 export async function validateCommand(argv: string[], io: CliIo): Promise<number> {
   const { values } = parseArgs({
@@ -40,14 +38,10 @@ export async function validateCommand(argv: string[], io: CliIo): Promise<number
   const ruleFiles = (await readdir(rulesDir).catch(() => [] as string[])).filter((f) => /\.ya?ml$/i.test(f)).sort();
   for (const f of ruleFiles) {
     const path = relative(io.cwd, join(rulesDir, f)).split(sep).join('/');
-    const source = await readFile(join(rulesDir, f), 'utf8');
     try {
-      ruleFromYaml(parseYaml(source), path);
+      parseRuleFile(path, await readFile(join(rulesDir, f), 'utf8'));
     } catch (e) {
-      if (e instanceof KitError) {
-        const at = e.where?.field && !e.where.line ? locateField(source, e.where.field) : {};
-        problems.push(new KitError(e.message, { kind: e.kind, cause: e, where: { ...e.where, file: path, ...at } }));
-      }
+      if (e instanceof KitError) problems.push(e);
       else problems.push(new KitError((e as Error).message, { kind: 'config', where: { file: path } }));
     }
   }
