@@ -11,10 +11,14 @@
  * The zip is written with node:zlib alone (deflateRaw + crc32), with fixed timestamps and sorted entries,
  * so the same inputs give the same bytes.
  *
+ * Before zipping, the built CLI checks the playbooks as the Function App will run them
+ * (`spk validate --deploy`): a config it rejects is never packaged, so a broken template or a receiver that
+ * would only pretend to deliver cannot reach Azure.
+ *
  *   node scripts/package.mjs [--out FILE] [--no-build]
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { crc32, deflateRawSync } from 'node:zlib';
@@ -104,6 +108,17 @@ function filesUnder(root, rel) {
   return out;
 }
 
+/** runs the built `spk validate --deploy` on the playbooks and rules that would be packaged; throws when it fails */
+function validateForDeployment(root) {
+  const cli = path.join(root, 'dist', 'cli', 'spk.js');
+  if (!existsSync(cli)) throw new Error('dist/cli/spk.js is missing: node scripts/build.mjs must build the CLI, which validates the config before packaging');
+  const r = spawnSync(process.execPath, [cli, 'validate', '--deploy', '--config', 'playbooks', '--rules', 'rules'], { cwd: root, encoding: 'utf8' });
+  if (r.error || r.status !== 0) {
+    const said = `${r.stderr ?? ''}${r.stdout ?? ''}`.trim() || r.error?.message || `exit ${r.status}`;
+    throw new Error(`spk validate --deploy rejected the config, so nothing was packaged:\n${said}`);
+  }
+}
+
 /**
  * Builds (unless build is false) and writes the package; returns its path and entry names.
  * @param {{ root?: string; out?: string; build?: boolean }} [options]
@@ -120,6 +135,13 @@ export function packageFunctionApp(options = {}) {
     throw new Error(
       `${path.relative(root, appDir) || appDir} has no bundled entry points: node scripts/build.mjs must write dist/app/*.js before packaging`,
     );
+  }
+  try {
+    validateForDeployment(root);
+  } catch (e) {
+    // a zip from an earlier run must not be deployed by the next command as if it were this config
+    rmSync(out, { force: true });
+    throw e;
   }
   for (const required of ['host.json', 'package.json']) {
     if (!existsSync(path.join(root, required))) throw new Error(`${required} is missing: the package needs it`);

@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadKitOrThrow } from '../config/load.js';
+import { loadDeployableKitOrThrow } from '../config/deployable.js';
 import type { Logger } from '../core/log.js';
 import { createRuntime, type KitRuntime, type KitRuntimeOptions } from '../pipeline/kit.js';
 import { commentBack } from '../pipeline/comment-back.js';
@@ -39,9 +39,10 @@ export function appRuntime(log: Logger): Promise<AppRuntime> {
   if (override) return override(log);
   cached ??= (async () => {
     const env = process.env;
-    const kit = await loadKitOrThrow(findPlaybooksDir(env));
+    const kit = await loadDeployableKitOrThrow(findPlaybooksDir(env));
     const stores = await stateFromEnvironment(env, { queueName: env.SPK_QUEUE_NAME?.trim() || 'deliveries' });
-    const options: KitRuntimeOptions = { outboxDir: resolve(env.SPK_OUTBOX_DIR ?? '/tmp/spk-outbox'), env, log };
+    // only dryRun receivers reach the outbox here (loadDeployableKitOrThrow refuses the rest), recorded as `outbox`
+    const options: KitRuntimeOptions = { outboxDir: resolve(env.SPK_OUTBOX_DIR ?? '/tmp/spk-outbox'), env, log, outboxRecordedAs: 'outbox' };
     // In Azure the Function App's managed identity holds Microsoft Sentinel Responder on the workspace.
     if (env.SPK_COMMENT_BACK !== 'false' && env.SPK_STORAGE_ACCOUNT_NAME) {
       const { DefaultAzureCredential } = await import('@azure/identity');

@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve, relative, sep } from 'node:path';
 import { loadKit } from '../config/load.js';
+import { loadKitForDeployment } from '../config/deployable.js';
 import { KitError } from '../core/errors.js';
 import { renderStep } from '../render/engine.js';
 import { sampleSteps } from './samples.js';
@@ -12,14 +13,26 @@ import { parseRuleFile } from './rules-test.js';
 export async function validateCommand(argv: string[], io: CliIo): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: { config: { type: 'string', default: 'playbooks' }, rules: { type: 'string', default: 'rules' }, help: { type: 'boolean', default: false } },
+    options: { config: { type: 'string', default: 'playbooks' }, rules: { type: 'string', default: 'rules' }, deploy: { type: 'boolean', default: false }, help: { type: 'boolean', default: false } },
     strict: true,
   });
   if (values.help) {
-    io.stdout('usage: spk validate [--config DIR] [--rules DIR]\nChecks playbooks, receivers, exclusions, templates and automation rules.\nexit: 0 valid, 1 problems found (each printed as file:line:col message)');
+    io.stdout(
+      [
+        'usage: spk validate [--config DIR] [--rules DIR] [--deploy]',
+        'Checks playbooks, receivers, exclusions, templates and automation rules.',
+        '',
+        '  --config DIR   playbooks folder (default: playbooks)',
+        '  --rules DIR    automation rules folder (default: rules)',
+        '  --deploy       also check what only matters in the Function App: every receiver has an endpoint or is',
+        '                 marked dryRun: true (npm run package runs this and refuses a config that fails it)',
+        'exit: 0 valid, 1 problems found (each printed as file:line:col message)',
+      ].join('\n'),
+    );
     return 0;
   }
-  const kit = await loadKit(resolve(io.cwd, values.config!), { cwd: io.cwd });
+  // --deploy: as the Function App will run it, where a receiver without an endpoint must be marked dryRun
+  const kit = await (values.deploy ? loadKitForDeployment : loadKit)(resolve(io.cwd, values.config!), { cwd: io.cwd });
   const problems: KitError[] = [...kit.problems];
 
   // Render every template used by a playbook for every seed moment, so runtime template errors show up here.

@@ -4,7 +4,7 @@
  * outbox, built by the same payload builder the live connector uses.
  */
 import type { ReceiverConfig, ReceiverKind } from '../core/config-schema.js';
-import { endpointOf } from '../core/config.js';
+import { deliversLive } from '../core/config.js';
 import { createOutboxConnector } from './outbox/outbox.js';
 import type { Connector, PayloadBuilder } from './types.js';
 import type { TicketRef } from '../core/delivery.js';
@@ -42,14 +42,21 @@ export interface ConnectorOptions {
   fetchTimeoutMs?: number;
   /** persist a ticket the moment the target created it (narrows the create→ledger window) */
   onTicketCreated?: (ticket: TicketRef) => Promise<void>;
+  /**
+   * How an outbox delivery is recorded: as the operation it wrote (the CLI, whose outbox is what the user
+   * asked for) or as `outbox` (the Function App, where an outbox reaches nobody and must never read as sent).
+   */
+  outboxRecordedAs?: 'operation' | 'outbox';
 }
 
 export function createConnector(receiverName: string, receiver: ReceiverConfig, options: ConnectorOptions): Connector {
-  const live = endpointOf(receiver) !== undefined;
+  const live = deliversLive(receiver);
   const common = { receiverName, ...(options.env ? { env: options.env } : {}), ...(options.fetchTimeoutMs ? { fetchTimeoutMs: options.fetchTimeoutMs } : {}) };
   if (live && receiver.kind === 'teams') return createTeamsConnector({ ...common, receiver });
   if (live && receiver.kind === 'jira') return createJiraConnector({ ...common, receiver, ...(options.onTicketCreated ? { onTicketCreated: options.onTicketCreated } : {}) });
-  return createOutboxConnector({ dir: options.outboxDir, builder: PAYLOAD_BUILDERS[receiver.kind] as PayloadBuilder<ReceiverConfig> });
+  const outbox = createOutboxConnector({ dir: options.outboxDir, builder: PAYLOAD_BUILDERS[receiver.kind] as PayloadBuilder<ReceiverConfig> });
+  if (options.outboxRecordedAs !== 'outbox') return outbox;
+  return { deliver: async (req) => ({ ...(await outbox.deliver(req)), action: 'outbox' }) };
 }
 
 /** connectors are cheap but hold no per-call state; cache one per receiver name for a process */

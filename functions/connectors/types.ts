@@ -20,7 +20,9 @@ export type OutboxFormat =
   | 'ado.json'
   | 'zendesk.json'
   | 'freshservice.json'
-  | 'pagerduty.json';
+  | 'pagerduty.json'
+  /** the CLI's record of a delivery that failed: what was meant to go where, and the error */
+  | 'failed.json';
 
 export interface PayloadInput<R extends ReceiverConfig = ReceiverConfig> {
   step: DeliveryStep;
@@ -57,7 +59,7 @@ export interface DeliveryRequest {
 }
 
 export interface DeliveryResult {
-  action: 'sent' | 'created' | 'updated' | 'resolved';
+  action: 'sent' | 'created' | 'updated' | 'resolved' | 'outbox';
   ticket: TicketRef | null;
   /** outbox file written (last one when a delivery makes more than one call) */
   outbox: string | null;

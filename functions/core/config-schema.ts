@@ -42,6 +42,12 @@ const e164 = z.string().regex(/^\+[1-9][0-9]{6,14}$/, { message: 'must be an E.1
 
 const base = {
   description: z.string().optional().describe('What this receiver is for (shown in routes test output).'),
+  dryRun: z
+    .boolean()
+    .optional()
+    .describe(
+      'true: this receiver deliberately has no endpoint and only writes to the outbox, even in the Function App (recorded as "outbox", never "sent"). Without it, a receiver with no endpoint is refused by `spk validate --deploy` and `npm run package`.',
+    ),
 };
 
 export const teamsReceiver = z

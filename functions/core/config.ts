@@ -180,6 +180,50 @@ export function endpointOf(receiver: ReceiverConfig): string | undefined {
   }
 }
 
+/** a receiver delivers for real when it has an endpoint and is not marked dryRun */
+export function deliversLive(receiver: ReceiverConfig): boolean {
+  return endpointOf(receiver) !== undefined && receiver.dryRun !== true;
+}
+
+/** the field that makes each kind deliver for real, for messages that tell the user what to add */
+const ENDPOINT_FIELD: Record<ReceiverConfig['kind'], string> = {
+  teams: 'webhookUrl',
+  slack: 'webhookUrl or botToken',
+  email: 'acsEndpoint',
+  sms: 'acsEndpoint or twilioAccountSid',
+  voice: 'twilioAccountSid',
+  jira: 'baseUrl',
+  servicenow: 'instanceUrl',
+  azuredevops: 'organizationUrl',
+  zendesk: 'baseUrl',
+  freshservice: 'baseUrl',
+  pagerduty: 'routingKey',
+};
+
+/**
+ * Checks for a config about to run in the Function App. There an outbox is a folder on the host that
+ * nobody reads, so a receiver without an endpoint would look delivered and reach no one: it must be
+ * marked `dryRun: true` to say that is intended.
+ */
+export function deploymentProblems(config: KitConfig, liveKinds: ReadonlySet<ReceiverConfig['kind']>, receiversFile = 'playbooks/receivers.yaml'): KitError[] {
+  const origin = RECEIVER_LOCATIONS.get(config.receivers);
+  const problems: KitError[] = [];
+  for (const [name, receiver] of Object.entries(config.receivers)) {
+    if (receiver.dryRun === true || endpointOf(receiver) !== undefined) continue;
+    const pos = origin ? (locateKey(origin.located, ['receivers'], name) ?? { line: 1, column: 1 }) : {};
+    const fix = liveKinds.has(receiver.kind)
+      ? `give it an endpoint (${ENDPOINT_FIELD[receiver.kind]}) or mark it dryRun: true`
+      : `this version has no live ${receiver.kind} connector: mark it dryRun: true to deploy it as outbox-only, or remove it and its steps`;
+    problems.push(
+      new KitError(`receiver "${name}" has no endpoint: in the Function App its deliveries would go to a folder on the host and reach nobody; ${fix}`, {
+        kind: 'config',
+        where: { file: origin?.file ?? receiversFile, ...pos, field: `receivers.${name}` },
+      }),
+    );
+  }
+  return problems;
+}
+
 export interface CrossCheckOptions {
   /** does a template <name> exist for receiver kind <kind>? */
   hasTemplate?: (kind: ReceiverConfig['kind'], name: string) => boolean;
@@ -232,7 +276,7 @@ export function crossCheck(config: KitConfig, options: CrossCheckOptions = {}): 
   if (options.liveKinds) {
     const origin = RECEIVER_LOCATIONS.get(config.receivers);
     for (const [name, receiver] of Object.entries(config.receivers)) {
-      if (endpointOf(receiver) && !options.liveKinds.has(receiver.kind)) {
+      if (deliversLive(receiver) && !options.liveKinds.has(receiver.kind)) {
         const pos = origin ? (locateKey(origin.located, ['receivers'], name) ?? { line: 1, column: 1 }) : {};
         problems.push(
           new KitError(`receiver "${name}": the ${receiver.kind} connector can only write to the outbox in this version; remove its endpoint/credentials to use the outbox`, {

@@ -31,7 +31,11 @@ export interface DeliveryStep {
 }
 
 /** what actually happened for one delivery */
-export type DeliveryAction = 'sent' | 'created' | 'updated' | 'resolved' | 'skipped-duplicate' | 'guidance-only';
+/**
+ * `outbox`: written to the outbox by a dryRun receiver in the Function App, where nobody reads the
+ * outbox, so the ledger and logs must not say `sent` (the CLI, whose outbox is its output, records the operation).
+ */
+export type DeliveryAction = 'sent' | 'created' | 'updated' | 'resolved' | 'outbox' | 'skipped-duplicate' | 'guidance-only';
 
 export interface TicketRef {
   receiver: string;

@@ -20,7 +20,8 @@ export interface CommentBackOptions {
 export function commentBack(options: CommentBackOptions): NonNullable<DeliverDeps['afterDelivered']> {
   return async (step, outcome) => {
     const armId = step.incident.ids.sentinelArmId;
-    if (!armId || outcome.action === 'skipped-duplicate' || outcome.action === 'requeued' || outcome.action === 'failed') return;
+    // a dry-run receiver reached nobody: writing that onto a real incident would only be noise
+    if (!armId || outcome.action === 'skipped-duplicate' || outcome.action === 'requeued' || outcome.action === 'failed' || outcome.action === 'outbox') return;
     const { addIncidentComment, commentIdFor, commentMessage } = await loadComment();
     const message = commentMessage([{ receiver: step.receiver, kind: step.kind, action: outcome.action, ticket: outcome.ticket }], step.incident);
     await addIncidentComment({

@@ -173,7 +173,7 @@ export async function deliver(message: QueuedDelivery, deps: DeliverDeps): Promi
     );
     holdLane = false;
     const done = outcome({ action, ticket: result.ticket, outbox: result.outbox, changeIds: remaining.map((c) => c.id) });
-    log.info(`delivered: ${result.action}`, { ...fields, ticket: result.ticket?.key ?? result.ticket?.id ?? null, changes: remaining.map((c) => c.id) });
+    log.info(result.action === 'outbox' ? 'written to the outbox only (dry-run receiver: nobody was notified)' : `delivered: ${result.action}`, { ...fields, ticket: result.ticket?.key ?? result.ticket?.id ?? null, changes: remaining.map((c) => c.id) });
     if (deps.afterDelivered) {
       try {
         await deps.afterDelivered(effective, done);

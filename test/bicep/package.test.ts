@@ -3,7 +3,8 @@
  * so the test checks the packaging, not the lead's bundle. The zip is read back by an independent reader.
  */
 import { spawnSync } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { copyFile, cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { crc32, inflateRawSync } from 'node:zlib';
@@ -144,6 +145,54 @@ describe('npm run package', () => {
     const r = runPackage(dir);
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('dist/app has no bundled entry points: node scripts/build.mjs must write dist/app/*.js before packaging');
+  });
+
+  it('runs spk validate --deploy on the packaged playbooks first, refuses when it fails, and leaves no zip behind', async () => {
+    const dir = await fakeProject(standInBuild);
+    expect(runPackage(dir).status).toBe(0);
+    expect(existsSync(path.join(dir, 'dist', 'function-app.zip'))).toBe(true);
+    // a stand-in CLI that records how it was called and rejects the config the way spk validate does
+    await writeFile(
+      path.join(dir, 'dist', 'cli', 'spk.js'),
+      `import { writeFileSync } from 'node:fs';
+writeFileSync('validate-args.json', JSON.stringify(process.argv.slice(2)));
+console.error('playbooks/receivers.yaml:7:3 receiver "soc-teams" has no endpoint');
+process.exit(1);
+`,
+    );
+    const r = runPackage(dir, '--no-build');
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('spk validate --deploy rejected the config, so nothing was packaged');
+    expect(r.stderr).toContain('playbooks/receivers.yaml:7:3 receiver "soc-teams" has no endpoint');
+    expect(JSON.parse(await readFile(path.join(dir, 'validate-args.json'), 'utf8'))).toEqual(['validate', '--deploy', '--config', 'playbooks', '--rules', 'rules']);
+    // the zip of the earlier, valid run is gone, so `az ... config-zip` cannot ship it as this config
+    expect(existsSync(path.join(dir, 'dist', 'function-app.zip'))).toBe(false);
+  });
+
+  it('with the real CLI, refuses the shipped receivers until each has an endpoint or is marked dryRun', async () => {
+    // the real build of the current sources (not a dist/ that may be older), in the throw-away copy
+    const dir = await fakeProject('');
+    await copyFile(path.join(projectRoot, 'scripts', 'build.mjs'), path.join(dir, 'scripts', 'build.mjs'));
+    await rm(path.join(dir, 'functions'), { recursive: true });
+    await symlink(path.join(projectRoot, 'functions'), path.join(dir, 'functions'));
+    await symlink(path.join(projectRoot, 'node_modules'), path.join(dir, 'node_modules'));
+    const pkg = path.join(dir, 'package.json');
+    await writeFile(pkg, JSON.stringify({ ...JSON.parse(await readFile(pkg, 'utf8')), type: 'module' }));
+    await rm(path.join(dir, 'playbooks'), { recursive: true });
+    await cp(path.join(projectRoot, 'playbooks'), path.join(dir, 'playbooks'), { recursive: true });
+    await cp(path.join(projectRoot, 'rules'), path.join(dir, 'rules'), { recursive: true });
+
+    const refused = runPackage(dir);
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toMatch(/playbooks\/receivers\.yaml:\d+:\d+ receiver "soc-teams" has no endpoint/);
+    expect(refused.stderr).toMatch(/receiver "soc-lead-call" has no endpoint.*no live voice connector/);
+
+    const receivers = path.join(dir, 'playbooks', 'receivers.yaml');
+    await writeFile(receivers, (await readFile(receivers, 'utf8')).replace(/^( {4})kind: (\w+)$/gm, '$1kind: $2\n$1dryRun: true'));
+    const accepted = runPackage(dir, '--no-build');
+    expect(accepted.stderr).toBe('');
+    expect(accepted.status).toBe(0);
+    expect(readZip(await readFile(path.join(dir, 'dist', 'function-app.zip'))).map((e) => e.name)).toContain('playbooks/receivers.yaml');
   });
 
   it('stops when the build fails', async () => {

@@ -80,6 +80,7 @@ const ACTION_WORDS: Record<DeliveryOutcome['action'], string> = {
   created: 'ticket created',
   updated: 'ticket updated',
   resolved: 'ticket resolved',
+  outbox: 'written to the outbox only (dry run: nobody was notified)',
   'skipped-duplicate': 'already delivered earlier',
   'guidance-only': 'guidance only (excluded asset: no automated action)',
   requeued: 'will be retried',
