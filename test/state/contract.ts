@@ -8,6 +8,7 @@ import type { Snapshot } from '../../functions/core/model.js';
 import type { TicketRef } from '../../functions/core/delivery.js';
 import type { LedgerEntry, QueuedDelivery, StateStores } from '../../functions/state/ports.js';
 import type { InspectableDeliveryQueue } from '../../functions/state/azure/queue.js';
+import { fitsTableEntity, MAX_JSON_CHARS, MAX_JSON_WIRE_CHARS, wireChars } from '../../functions/state/azure/encoding.js';
 import { makeIncident, makeStep } from '../fixtures/incident.js';
 
 export interface StateHarness {
@@ -191,7 +192,29 @@ export function stateContract(adapter: string, create: () => Promise<StateHarnes
       const error = await rejection(stores.snapshots.put('12345', makeSnapshot({ description: 'x'.repeat(600_000) }), null));
       expect(error.kind).toBe('validation');
       expect(error.message).toMatch(/snapshot 12345 is \d+ characters .* at most 480000/);
+      // fewer characters than that, but each one a 6-character escape in the request body
+      const wide = await rejection(stores.snapshots.put('12345', makeSnapshot({ description: '東'.repeat(200_000) }), null));
+      expect(wide.kind).toBe('validation');
+      expect(wide.message).toMatch(/snapshot 12345 is \d+ characters of JSON once escaped for the request body/);
       expect(await stores.snapshots.get('12345')).toBeNull();
+    });
+
+    it('stores the largest snapshot the budget allows, ASCII or not, on create and on replace', async () => {
+      const { stores } = await create();
+      const base = JSON.stringify(makeSnapshot({ description: '' }));
+      const largest = [
+        // the stored limit binds ASCII text
+        makeSnapshot({ description: 'x'.repeat(MAX_JSON_CHARS - base.length) }),
+        // the request body binds text that is all escapes: Azurite refuses a Replace body over 1 MiB
+        makeSnapshot({ description: '東'.repeat(Math.floor((MAX_JSON_WIRE_CHARS - wireChars(base)) / 6)) }),
+      ];
+      for (const [i, snapshot] of largest.entries()) {
+        expect(fitsTableEntity(JSON.stringify(snapshot))).toBe(true);
+        const key = `largest-${i}`;
+        const etag = await stores.snapshots.put(key, snapshot, null);
+        await stores.snapshots.put(key, snapshot, etag);
+        expect((await stores.snapshots.get(key))?.snapshot).toEqual(snapshot);
+      }
     });
   });
 

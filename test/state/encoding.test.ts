@@ -2,7 +2,13 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   CHUNK_CHARS,
+  MAX_JSON_CHARS,
+  MAX_JSON_WIRE_CHARS,
   MAX_VISIBILITY_SECONDS,
+  asciiJson,
+  checkJsonSize,
+  fitsTableEntity,
+  wireChars,
   decodeDelivery,
   decodePoison,
   delaySeconds,
@@ -68,6 +74,50 @@ describe('JSON chunks', () => {
     const chunks = toChunks('x'.repeat(CHUNK_CHARS + 10));
     delete chunks['json1'];
     expect(() => fromChunks(chunks, 'snapshot 1')).toThrow(/snapshot 1: stored entity is missing chunk json1 of 2/);
+  });
+});
+
+describe('ASCII-escaped JSON for table request bodies', () => {
+  it('is all ASCII and parses to the same value, for any text', () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), fc.string({ unit: 'binary', maxLength: 300 }), (value, text) => {
+        for (const json of [JSON.stringify(value), JSON.stringify({ text, [text]: [text] })]) {
+          const ascii = asciiJson(json);
+          expect(ascii).toMatch(/^[\x00-\x7f]*$/);
+          expect(JSON.parse(ascii)).toEqual(JSON.parse(json));
+        }
+      }),
+    );
+  });
+
+  it('leaves ASCII JSON as it is', () => {
+    const json = JSON.stringify({ a: 'plain <b>&amp;</b> "quoted" \\ \u0001', n: [1, 2.5, null, true] });
+    expect(asciiJson(json)).toBe(json);
+  });
+
+  it('counts what a string costs in the request body: escapes included', () => {
+    expect(wireChars('abc')).toBe(5);
+    expect(wireChars('"')).toBe(4);
+    expect(wireChars('é')).toBe(8);
+    expect(wireChars('🛡')).toBe(14);
+  });
+});
+
+describe('table entity budget', () => {
+  it('takes ASCII JSON up to the stored limit, which is the tighter one for ASCII', () => {
+    expect(MAX_JSON_CHARS).toBeLessThan(MAX_JSON_WIRE_CHARS);
+    expect(fitsTableEntity('x'.repeat(MAX_JSON_CHARS))).toBe(true);
+    expect(fitsTableEntity('x'.repeat(MAX_JSON_CHARS + 1))).toBe(false);
+  });
+
+  it('takes non-ASCII JSON only as far as its escaped form fits a request body', () => {
+    const fits = Math.floor((MAX_JSON_WIRE_CHARS - 2) / 6);
+    expect(fitsTableEntity('東'.repeat(fits))).toBe(true);
+    expect(fitsTableEntity('東'.repeat(fits + 1))).toBe(false);
+    expect(() => checkJsonSize('snapshot 1', '東'.repeat(fits + 1))).toThrow(
+      expect.objectContaining({ kind: 'validation', statusCode: 413, message: expect.stringMatching(/snapshot 1 is \d+ characters of JSON once escaped/) }),
+    );
+    expect(() => checkJsonSize('snapshot 1', '東'.repeat(fits))).not.toThrow();
   });
 });
 

@@ -11,6 +11,7 @@ import type { StateStores } from '../ports.js';
 import { serviceCode, statusOf, toKitError } from './errors.js';
 import { storageDeliveryQueue, type InspectableDeliveryQueue } from './queue.js';
 import { tableLedger, tableSnapshotStore, tableTicketStore, tableWatermarkStore } from './tables.js';
+import { asciiJsonBodyPolicy } from './wire.js';
 
 export const DEFAULT_QUEUE_NAME = 'deliveries';
 export const POISON_SUFFIX = '-poison';
@@ -126,7 +127,10 @@ function clientsFor(options: AzureStateOptions): {
     }
     // Azurite speaks plain http on loopback; the SDK refuses http unless told it is intended.
     const insecure = /(?:^|;)\s*DefaultEndpointsProtocol=http(?:;|$)|Endpoint=http:\/\//i.test(connectionString);
-    const tableOptions: TableServiceClientOptions = insecure ? { allowInsecureConnection: true } : {};
+    const tableOptions: TableServiceClientOptions = {
+      additionalPolicies: [asciiJsonBodyPolicy()],
+      ...(insecure ? { allowInsecureConnection: true } : {}),
+    };
     try {
       const queueService = QueueServiceClient.fromConnectionString(connectionString);
       return { table: (name) => TableClient.fromConnectionString(connectionString, name, tableOptions), queueService };
@@ -148,7 +152,7 @@ function clientsFor(options: AzureStateOptions): {
   const queueEndpoint = options.queueEndpoint ?? `https://${options.accountName}.queue.core.windows.net`;
   const credential = options.credential;
   return {
-    table: (name) => new TableClient(tableEndpoint, name, credential),
+    table: (name) => new TableClient(tableEndpoint, name, credential, { additionalPolicies: [asciiJsonBodyPolicy()] }),
     queueService: new QueueServiceClient(queueEndpoint, credential),
   };
 }
