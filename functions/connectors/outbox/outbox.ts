@@ -4,12 +4,12 @@
  * outbox/<receiver>/<incidentKey>-<n>.<ext>. Files appear whole or not at all (written to a temp
  * name, then hard-linked into place, which also refuses to overwrite an existing file).
  */
-import { mkdir, link, unlink, writeFile, readdir } from 'node:fs/promises';
+import { mkdir, link, unlink, writeFile, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { ReceiverConfig } from '../../core/config-schema.js';
 import type { TicketRef } from '../../core/delivery.js';
-import { operationsFor, type Connector, type DeliveryRequest, type DeliveryResult, type Operation, type PayloadBuilder } from '../types.js';
+import { operationsFor, type Connector, type DeliveryRequest, type DeliveryResult, type Operation, type OutboxFormat, type PayloadBuilder } from '../types.js';
 
 /** incident keys come from the outside: keep file names to a safe alphabet */
 export function safeFileStem(value: string): string {
@@ -79,4 +79,121 @@ export function createOutboxConnector(options: OutboxOptions): Connector {
       return { action: actionFor(lastOp), ticket: req.step.stepType === 'ticket' ? ticket : null, outbox: lastPath };
     },
   };
+}
+
+/**
+ * The marker that says "spk wrote this folder". `--fresh` empties only a folder that carries it, and only
+ * of what spk writes there, so pointing `--out` at the wrong place can never cost anyone their files.
+ */
+export const OUTBOX_MARKER = '.spk-outbox';
+
+const MARKER_TEXT = `This folder is an outbox written by spk simulate (Sentinel Playbook Kit).
+
+spk simulate --fresh empties it again, removing only what spk writes here: index.html and the
+receiver folders of outbox files (<receiver>/<incident>-<n>.<format>). It refuses to empty the folder
+if anything else is in it. Delete this file and spk will no longer treat the folder as its own.
+`;
+
+/** a record spk writes next to the outbox files when a delivery failed for good, for the preview page */
+export interface FailedDeliveryRecord {
+  receiver: string;
+  channel: string;
+  incidentKey: string;
+  incidentNumber: number | null;
+  title: string | null;
+  idempotencyKey: string;
+  action: 'failed';
+  error: string;
+  at: string;
+}
+
+export const FAILED_FORMAT = 'failed.json';
+
+// Record<OutboxFormat, …> so a new payload format cannot be added without --fresh learning it is ours.
+const KIT_FORMATS: Record<OutboxFormat | typeof FAILED_FORMAT, true> = {
+  eml: true,
+  'teams.json': true,
+  'slack.json': true,
+  'sms.txt': true,
+  'twiml.xml': true,
+  'jira.json': true,
+  'servicenow.json': true,
+  'ado.json': true,
+  'zendesk.json': true,
+  'freshservice.json': true,
+  'pagerduty.json': true,
+  [FAILED_FORMAT]: true,
+};
+const KIT_TOP_FILES = new Set([OUTBOX_MARKER, 'index.html', 'index.html.tmp']);
+/** what safeFileStem can produce */
+const STEM = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,79}$/;
+/** the temp name writeOutboxFile links from; left behind only if the process died mid-write */
+const TEMP = /^\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.tmp$/;
+
+function isKitOutboxFile(name: string): boolean {
+  if (TEMP.test(name)) return true;
+  const m = /^(.+)-\d+\.(.+)$/.exec(name);
+  if (!m) return false;
+  const ext = m[2]!;
+  return STEM.test(m[1]!) && Object.hasOwn(KIT_FORMATS, ext);
+}
+
+export async function hasOutboxMarker(dir: string): Promise<boolean> {
+  return readFile(join(dir, OUTBOX_MARKER), 'utf8').then(
+    () => true,
+    () => false,
+  );
+}
+
+/**
+ * The first entry in `dir` (a path relative to it) that spk would not have written, or null when
+ * everything there is the kit's own. Symbolic links are never the kit's: emptying must not follow one.
+ */
+export async function firstForeignEntry(dir: string): Promise<string | null> {
+  const top = await readdir(dir, { withFileTypes: true });
+  for (const d of top.sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    if (d.isFile() && KIT_TOP_FILES.has(d.name)) continue;
+    if (!d.isDirectory() || !STEM.test(d.name)) return d.name;
+    for (const f of (await readdir(join(dir, d.name), { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      if (!f.isFile() || !isKitOutboxFile(f.name)) return `${d.name}/${f.name}`;
+    }
+  }
+  return null;
+}
+
+/** Removes what spk wrote into an outbox folder, keeping the marker. Call only after firstForeignEntry said null. */
+export async function emptyOutbox(dir: string): Promise<void> {
+  for (const d of await readdir(dir, { withFileTypes: true })) {
+    if (d.name === OUTBOX_MARKER) continue;
+    await rm(join(dir, d.name), { recursive: d.isDirectory(), force: true });
+  }
+}
+
+/** Creates the outbox folder if needed and marks it as spk's. */
+export async function claimOutbox(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  if (await hasOutboxMarker(dir)) return;
+  // 'wx': two runs claiming one new folder at once must not fail each other
+  await writeFile(join(dir, OUTBOX_MARKER), MARKER_TEXT, { encoding: 'utf8', flag: 'wx' }).catch((e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EEXIST') throw e;
+  });
+}
+
+/**
+ * Writes <receiver>/<incident>-<n>.failed.json for a delivery that failed for good, so the preview page
+ * shows it with its reason. A failure reported again by a later run over the same state (the ledger
+ * remembers it) is written once, not once per run.
+ */
+export async function writeFailedDelivery(outboxDir: string, record: FailedDeliveryRecord): Promise<string> {
+  const dir = join(outboxDir, safeFileStem(record.receiver));
+  const stem = safeFileStem(record.incidentKey);
+  const names = await readdir(dir).catch(() => [] as string[]);
+  for (const n of names) {
+    if (!n.startsWith(`${stem}-`) || !n.endsWith(`.${FAILED_FORMAT}`)) continue;
+    const known = await readFile(join(dir, n), 'utf8')
+      .then((t) => JSON.parse(t) as Partial<FailedDeliveryRecord> | null)
+      .catch(() => null);
+    if (known?.idempotencyKey === record.idempotencyKey) return join(dir, n);
+  }
+  return writeOutboxFile(dir, stem, FAILED_FORMAT, JSON.stringify(record, null, 2));
 }
