@@ -8,6 +8,7 @@ import { ingest } from '../../functions/pipeline/ingest.js';
 import { drainQueue } from '../../functions/pipeline/drain.js';
 import { deliver } from '../../functions/pipeline/deliver.js';
 import type { DeliveryOutcome } from '../../functions/core/delivery.js';
+import { KitError } from '../../functions/core/errors.js';
 import { useAzurite, uniqueNames } from '../helpers/azurite.js';
 import { createFakeJira, createFakeTeams, startFakeServer, serverError, reply, routes } from '../helpers/fake-server.js';
 import { harness, sampleLines } from './harness.js';
@@ -91,12 +92,41 @@ describe('exactly once in effect (Azurite)', () => {
     const handover = lines[4]!; // 3101: owner → Customer, tag "Awaiting Customer Action" added
     let releaseLoser!: () => void;
     const loserMayWrite = new Promise<void>((r) => (releaseLoser = r));
+    let loserEnqueued!: () => void;
+    const loserReadAndEnqueued = new Promise<void>((r) => (loserEnqueued = r));
+    // the loser's own view of the snapshot store, so the test sees every write it tries and how it ends
+    const loserWrites: string[] = [];
+    const loserStores: StateStores = {
+      ...s,
+      snapshots: {
+        get: (key) => s.snapshots.get(key),
+        async put(key, snapshot, etag) {
+          try {
+            const written = await s.snapshots.put(key, snapshot, etag);
+            loserWrites.push('written');
+            return written;
+          } catch (error) {
+            loserWrites.push(error instanceof KitError ? `${error.kind} ${error.statusCode}` : String(error));
+            throw error;
+          }
+        },
+      },
+    };
     // the first dispatch reads the (empty) snapshot, enqueues, then waits while the second one wins the write
-    const loser = ingest(pickup, { ...h.runtime.ingestDeps, afterEnqueue: () => loserMayWrite });
-    await new Promise((r) => setTimeout(r, 300));
+    const loser = ingest(pickup, {
+      ...h.runtime.ingestDeps,
+      stores: loserStores,
+      afterEnqueue: () => {
+        loserEnqueued();
+        return loserMayWrite;
+      },
+    });
+    await loserReadAndEnqueued;
     const winner = await ingest(handover, h.runtime.ingestDeps);
     releaseLoser();
     const lost = await loser;
+    // the race really happened: the loser's first write met the winner's snapshot, then it re-diffed and won
+    expect(loserWrites).toEqual(['conflict 409', 'written']);
     const ids = new Set([...winner.changes, ...lost.changes].map((c) => c.id));
     expect(ids).toContain('owner:customer#1');
     expect(ids).toContain('tag-added:awaiting customer action#1');
