@@ -6,10 +6,24 @@ export interface CliIo {
   env: NodeJS.ProcessEnv;
 }
 
+/**
+ * Incident titles, comments, event files and error messages quote bytes from outside: written raw, an
+ * ESC or CSI can repaint the terminal, retitle the window or hide a line. C0 and C1 controls (but
+ * newline and tab), DEL, bidirectional overrides (they reorder what is shown) and lone surrogates become
+ * visible `\u001b` escapes. That is also how JSON writes them inside a string, and JSON has them nowhere
+ * else, so `--json` output stays valid JSON meaning the same thing.
+ */
+const UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+export function terminalSafe(s: string): string {
+  return s.replace(UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 export function processIo(): CliIo {
+  const line = (s: string) => terminalSafe(s.endsWith('\n') ? s : `${s}\n`);
   return {
-    stdout: (s) => process.stdout.write(s.endsWith('\n') ? s : `${s}\n`),
-    stderr: (s) => process.stderr.write(s.endsWith('\n') ? s : `${s}\n`),
+    stdout: (s) => process.stdout.write(line(s)),
+    stderr: (s) => process.stderr.write(line(s)),
     cwd: process.cwd(),
     env: process.env,
   };
