@@ -78,6 +78,28 @@ function target(config: KitConfig, s: DeliveryStep): 'live' | 'outbox' {
   return receiver && endpointOf(receiver) ? 'live' : 'outbox';
 }
 
+/** one planned step as a line: what, to whom, through which template, for which playbooks */
+export function stepLine(config: KitConfig, s: DeliveryStep): string {
+  const what = s.stepType === 'notify' ? 'notify' : `ticket ${s.ticketAction}`;
+  return `${what.padEnd(14)} ${s.receiver} (${s.kind}, template ${s.template}) → ${target(config, s)}${s.guidanceOnly ? ' [guidance only]' : ''}  for ${stepPlaybooks(s).join(' + ')}`;
+}
+
+/** one planned step for a JSON report */
+export function jsonStep(config: KitConfig, s: DeliveryStep) {
+  return {
+    playbook: s.playbook,
+    playbooks: stepPlaybooks(s),
+    receiver: s.receiver,
+    channel: s.kind,
+    step: s.stepType,
+    action: s.ticketAction,
+    template: s.template,
+    changes: s.changes.map((c) => c.id),
+    guidanceOnly: s.guidanceOnly,
+    target: target(config, s),
+  };
+}
+
 function jsonPlan(config: KitConfig, plan: EventPlan) {
   return {
     incidentKey: plan.view.key,
@@ -85,18 +107,7 @@ function jsonPlan(config: KitConfig, plan: EventPlan) {
     stale: plan.stale,
     replay: plan.replay,
     playbooks: plan.matches.map((m) => ({ name: m.playbook.name, file: m.playbook.file, changes: m.changes.map((c) => c.id) })),
-    deliveries: plan.steps.map((s) => ({
-      playbook: s.playbook,
-      playbooks: stepPlaybooks(s),
-      receiver: s.receiver,
-      channel: s.kind,
-      step: s.stepType,
-      action: s.ticketAction,
-      template: s.template,
-      changes: s.changes.map((c) => c.id),
-      guidanceOnly: s.guidanceOnly,
-      target: target(config, s),
-    })),
+    deliveries: plan.steps.map((s) => jsonStep(config, s)),
     exclusions: plan.steps[0]?.exclusionMatches ?? [],
   };
 }
@@ -112,10 +123,7 @@ function textPlan(config: KitConfig, plan: EventPlan, prefix: string): string[] 
   for (const m of plan.matches) out.push(`  ${m.playbook.name} (${m.playbook.file}) ← ${m.changes.map(changeSummary).join('; ')}`);
   const merged = plan.steps.some((s) => stepPlaybooks(s).length > 1);
   out.push(`  ${plan.steps.length} deliver${plan.steps.length === 1 ? 'y' : 'ies'}${merged ? ' (a receiver that several playbooks reach gets one message for all of them)' : ''}:`);
-  for (const s of plan.steps) {
-    const what = s.stepType === 'notify' ? 'notify' : `ticket ${s.ticketAction}`;
-    out.push(`    ${what.padEnd(14)} ${s.receiver} (${s.kind}, template ${s.template}) → ${target(config, s)}${s.guidanceOnly ? ' [guidance only]' : ''}  for ${stepPlaybooks(s).join(' + ')}`);
-  }
+  for (const s of plan.steps) out.push(`    ${stepLine(config, s)}`);
   const excl = plan.steps[0]?.exclusionMatches ?? [];
   if (excl.length) out.push(`  exclusions matched: ${excl.join(', ')} → MANUAL ACTION REQUIRED, no automated action`);
   return out;

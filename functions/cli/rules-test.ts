@@ -1,6 +1,7 @@
 /**
  * `spk rules test --event FILE`: which Sentinel automation rules (rules/*.yaml, the data bicep/main.bicep
- * deploys) fire for one incident trigger body, which playbooks they run, and whether the kit acts on the run.
+ * deploys) fire for one incident trigger body, which playbooks they run, and what the kit then plans — computed
+ * by planEvent, the function ingest runs, not guessed.
  * Like `amtool config routes test`: an offline check before anything reaches a workspace.
  */
 import { readdir, readFile } from 'node:fs/promises';
@@ -9,7 +10,6 @@ import { parseArgs } from 'node:util';
 import { LineCounter, parseDocument } from 'yaml';
 import {
   evaluateRules,
-  kitChanges,
   ruleFromYaml,
   ruleInputFromTriggerBody,
   type AutomationRuleDefinition,
@@ -18,10 +18,13 @@ import {
 import { KitError } from '../core/errors.js';
 import { loadKitOrThrow } from '../config/load.js';
 import { locateField } from '../core/config.js';
-import { detectChanges, changeSummary } from '../core/detect-changes.js';
-import { matchPlaybooks } from '../core/match.js';
+import { changeSummary } from '../core/detect-changes.js';
+import type { Snapshot } from '../core/model.js';
 import { parseEvent } from '../core/parse-event.js';
-import { planSteps } from '../core/plan.js';
+import { eventFingerprint, planEvent } from '../core/plan-event.js';
+import { pickEvent, readEventSource } from './events.js';
+import { UsageError } from './io.js';
+import { jsonStep, stepLine } from './routes.js';
 
 export interface RulesTestIo {
   stdout: (s: string) => void;
@@ -29,15 +32,22 @@ export interface RulesTestIo {
   cwd: string;
 }
 
-const USAGE = `usage: spk rules test --event FILE [--rules DIR] [--config DIR] [--prefix PREFIX] [--expect RULE,...] [--json]
+const USAGE = `usage: spk rules test --event FILE [--line N] [--rules DIR] [--config DIR] [--prefix PREFIX] [--expect RULE,...] [--json]
 
-  --event FILE     a Microsoft Sentinel incident trigger body (as the playbooks post it to dispatch);
-                   what-if extensions: "_previous": {"status","severity","owner"} for ChangedFrom,
-                   "_updatedBySource": "Playbook" | "AutomationRule" | ... for the loop guard
+Which Sentinel automation rules fire for one incident update, in Sentinel's order, which playbooks they run,
+and what the kit's pipeline then plans (the function ingest runs, as the first event it sees of the incident).
+
+  --event FILE     a Microsoft Sentinel incident trigger body (as the playbooks post it to dispatch): one JSON
+                   document, or JSON lines with --line N; what-if extensions: "_previous": {"status","severity",
+                   "owner"} for ChangedFrom, "_updatedBySource": "Playbook" | "AutomationRule" | ... for the loop guard
+  --line N         the event on line N of a JSON-lines file (needed when the file has several events)
   --rules DIR      automation rules folder (default: rules)
+  --config DIR     the playbooks folder the kit plans with (default: playbooks)
   --prefix PREFIX  namePrefix the playbooks were deployed with (default: spk)
   --expect LIST    exit 1 unless exactly these rules fire (comma-separated rule names; "" for none)
-  --json           print a JSON report`;
+  --json           print a JSON report
+  -h, --help       show this help
+exit: 0 evaluated (and --expect held), 1 --expect failed or a rule, event or config error, 64 usage error`;
 
 /**
  * One line of terminal output with no control characters from incident text: no escape sequences,
@@ -89,32 +99,64 @@ export async function loadRules(dir: string): Promise<AutomationRuleDefinition[]
 }
 
 /**
- * What the kit itself does with this run, computed by the real core (parse → changes → playbooks), as if no
- * snapshot were stored yet (the Sentinel update's incidentUpdates then say what changed).
+ * What the kit does with the runs the firing rules start. Every run posts this body to dispatch, so the first
+ * is planned as the first event of the incident and each later one against the snapshot the first left.
  */
-export interface KitRun {
+export interface KitPlan {
   changes: string[];
   playbooks: string[];
   deliveries: number;
+  steps: ReturnType<typeof jsonStep>[];
+  /** one per firing rule, in Sentinel's order */
+  runs: Array<{ rule: string; replay: boolean; deliveries: number }>;
 }
 
-async function kitRun(body: unknown, configDir: string, cwd: string): Promise<KitRun | { error: string }> {
+interface PlannedRuns {
+  report: KitPlan;
+  lines: string[];
+}
+
+async function planRuns(body: unknown, fired: RuleReport[], configDir: string, cwd: string): Promise<PlannedRuns | { error: string }> {
   try {
     const kit = await loadKitOrThrow(configDir, { cwd });
     const event = parseEvent(body);
-    const changes = detectChanges(null, event).changes;
-    const matches = matchPlaybooks(kit.config.playbooks, event.incident, changes);
-    const steps = planSteps(kit.config, event.incident, matches, new Date(0));
-    return { changes: changes.map(changeSummary), playbooks: matches.map((m) => m.playbook.name), deliveries: steps.length };
+    const fingerprint = eventFingerprint(body);
+    const now = new Date();
+    let snapshot: Snapshot | null = null;
+    const plans = [];
+    // a rule that fires nothing still shows what the update changed, as the kit reads it
+    for (const run of fired.length ? fired : [null]) {
+      const plan = planEvent(kit.config, snapshot, event, now, { fingerprint });
+      snapshot = plan.snapshot ?? snapshot;
+      plans.push({ rule: run?.rule.name ?? null, plan });
+    }
+    const first = plans[0]!.plan;
+    const changes = first.changes.map(changeSummary);
+    const report: KitPlan = {
+      changes,
+      playbooks: first.matches.map((m) => m.playbook.name),
+      deliveries: first.steps.length,
+      steps: first.steps.map((s) => jsonStep(kit.config, s)),
+      runs: plans.filter((p) => p.rule !== null).map((p) => ({ rule: p.rule!, replay: p.plan.replay, deliveries: p.plan.steps.length })),
+    };
+    const lines: string[] = [];
+    const said = changes.length ? changes.join('; ') : 'no change';
+    if (first.matches.length === 0) lines.push(`kit (real pipeline): ${said} → no playbook reacts, nothing is sent`);
+    else lines.push(`kit (real pipeline): ${said} → playbooks ${report.playbooks.join(', ')}, ${first.steps.length} deliveries:`);
+    for (const s of first.steps) lines.push(`  ${stepLine(kit.config, s)}`);
+    const excl = first.steps[0]?.exclusionMatches ?? [];
+    if (excl.length) lines.push(`  exclusions matched: ${excl.join(', ')} → MANUAL ACTION REQUIRED, no automated action`);
+    for (const p of plans.slice(1)) {
+      lines.push(
+        p.plan.replay
+          ? `  the run of ${p.rule} posts the same body: an exact replay, its ${p.plan.steps.length} step(s) re-planned with the same keys, so the ledger drops them as duplicates`
+          : `  the run of ${p.rule}: ${p.plan.steps.length} more step(s)`,
+      );
+    }
+    return { report, lines };
   } catch (e) {
     return { error: e instanceof Error ? e.message.split('\n')[0]! : String(e) };
   }
-}
-
-function kitRunLine(run: KitRun | { error: string }): string {
-  if ('error' in run) return `kit (real pipeline): could not evaluate: ${run.error}`;
-  if (run.playbooks.length === 0) return `kit (real pipeline): ${run.changes.length ? run.changes.join('; ') : 'no change'} → no playbook reacts, nothing is sent`;
-  return `kit (real pipeline): ${run.changes.join('; ')} → playbooks ${run.playbooks.join(', ')}, ${run.deliveries} deliveries`;
 }
 
 function logicAppName(prefix: string, rule: AutomationRuleDefinition): string {
@@ -130,17 +172,14 @@ function textReport(eventFile: string, reports: RuleReport[], prefix: string, ch
     lines.push(`${r.fires ? 'FIRES' : 'skip '}  ${String(r.rule.order).padStart(4)}  ${r.rule.name} — ${r.rule.displayName}`);
     if (r.fires) lines.push(`             runs playbook ${logicAppName(prefix, r.rule)}`);
     for (const t of r.trace) lines.push(`             ${t}`);
-    if (r.kit) lines.push(`             ${r.kit.reason}`);
   }
   lines.push('');
   if (fired.length === 0) {
-    lines.push('No rule fires: no playbook runs.');
+    lines.push('No rule fires: no playbook runs, so the kit never sees this update.');
   } else {
     const playbooks = [...new Set(fired.map((r) => logicAppName(prefix, r.rule)))];
     lines.push(`${fired.length} rule(s) fire, in this order: ${fired.map((r) => r.rule.name).join(', ')}`);
     lines.push(`playbooks run: ${playbooks.join(', ')}`);
-    const dropped = fired.filter((r) => r.kit && !r.kit.handled);
-    if (dropped.length) lines.push(`kit drops ${dropped.length} run(s) with no new change: ${dropped.map((r) => r.rule.name).join(', ')}`);
   }
   return lines.map(inert).join('\n');
 }
@@ -149,12 +188,13 @@ export async function rulesTestCommand(
   argv: string[],
   io: { stdout: (s: string) => void; stderr: (s: string) => void; cwd: string },
 ): Promise<number> {
-  let values: { event?: string; rules?: string; config?: string; prefix?: string; expect?: string; json?: boolean; help?: boolean };
+  let values: { event?: string; line?: string; rules?: string; config?: string; prefix?: string; expect?: string; json?: boolean; help?: boolean };
   try {
     ({ values } = parseArgs({
       args: argv,
       options: {
         event: { type: 'string' },
+        line: { type: 'string' },
         rules: { type: 'string' },
         config: { type: 'string' },
         prefix: { type: 'string' },
@@ -166,7 +206,7 @@ export async function rulesTestCommand(
       allowPositionals: false,
     }));
   } catch (e) {
-    io.stderr(`spk rules test: ${(e as Error).message}\n${USAGE}`);
+    io.stderr(`spk rules test: ${inert((e as Error).message)}\n${USAGE}`);
     return 64;
   }
   if (values.help) {
@@ -179,30 +219,28 @@ export async function rulesTestCommand(
   }
   const prefix = values.prefix ?? 'spk';
   try {
+    const eventFile = values.event;
     const rules = await loadRules(path.resolve(io.cwd, values.rules ?? 'rules'));
-    const eventPath = path.resolve(io.cwd, values.event);
-    let body: unknown;
-    try {
-      body = JSON.parse(await readFile(eventPath, 'utf8'));
-    } catch (e) {
-      throw new KitError(`cannot read the event: ${(e as Error).message}`, { kind: 'validation', cause: e, where: { file: values.event } });
-    }
+    const picked = pickEvent(await readEventSource(path.resolve(io.cwd, eventFile), eventFile), values.line, eventFile);
+    const body = picked.raw;
     let input;
     try {
       input = ruleInputFromTriggerBody(body);
     } catch (e) {
-      if (e instanceof KitError) throw new KitError(e.message, { kind: e.kind, where: { ...e.where, file: values.event } });
+      if (e instanceof KitError) throw new KitError(e.message, { kind: e.kind, where: { ...e.where, file: eventFile, ...(picked.line === null ? {} : { line: picked.line }) } });
       throw e;
     }
     const reports = evaluateRules(rules, input);
-    const changes = kitChanges(input);
     const fired = reports.filter((r) => r.fires);
-    const run = fired.length ? await kitRun(body, path.resolve(io.cwd, values.config ?? 'playbooks'), io.cwd) : null;
+    const planned = await planRuns(body, fired, path.resolve(io.cwd, values.config ?? 'playbooks'), io.cwd);
+    const changes = 'report' in planned ? planned.report.changes : [];
+    const label = picked.line === null ? eventFile : `${eventFile}:${picked.line}`;
     if (values.json) {
       io.stdout(
         JSON.stringify(
           {
-            event: values.event,
+            event: eventFile,
+            ...(picked.line === null ? {} : { line: picked.line }),
             trigger: input.trigger,
             changes,
             rules: reports.map((r) => ({
@@ -213,19 +251,19 @@ export async function rulesTestCommand(
               playbook: logicAppName(prefix, r.rule),
               fires: r.fires,
               trace: r.trace,
-              kit: r.kit,
             })),
             fired: fired.map((r) => r.rule.name),
             playbooks: [...new Set(fired.map((r) => logicAppName(prefix, r.rule)))],
-            kit: run,
+            // no rule fires: no playbook runs, so there is nothing for the kit to plan
+            plan: fired.length === 0 ? null : 'report' in planned ? planned.report : { error: planned.error },
           },
           null,
           2,
         ),
       );
     } else {
-      io.stdout(textReport(values.event, reports, prefix, changes, input.trigger));
-      if (run) io.stdout(inert(kitRunLine(run)));
+      io.stdout(textReport(label, reports, prefix, changes, input.trigger));
+      if (fired.length) io.stdout(('lines' in planned ? planned.lines : [`kit (real pipeline): could not evaluate: ${planned.error}`]).map(inert).join('\n'));
     }
     if (values.expect !== undefined) {
       const expected = values.expect.split(',').map((s) => s.trim()).filter(Boolean).sort();
@@ -237,6 +275,10 @@ export async function rulesTestCommand(
     }
     return 0;
   } catch (e) {
+    if (e instanceof UsageError) {
+      io.stderr(inert(`spk rules test: ${e.message}`));
+      return 64;
+    }
     if (e instanceof KitError) {
       io.stderr(inert(`spk rules test: ${e.format()}`));
       return 1;
