@@ -30,6 +30,7 @@ export interface SimulatedDelivery {
   error?: string;
   /** the incident, on failed deliveries (the summary names it) */
   incidentKey?: string;
+  incidentNumber?: number | null;
 }
 
 export interface SimulatedEvent {
@@ -168,6 +169,7 @@ export async function simulateCommand(argv: string[], io: CliIo): Promise<number
               if (o.action === 'failed') {
                 delivery.error = o.error ?? 'failed without a reason';
                 delivery.incidentKey = o.incidentKey ?? step?.incidentKey ?? result.incidentKey;
+                delivery.incidentNumber = step?.incident.number ?? null;
                 await recordFailure(outboxDir, delivery, step, io);
               }
               ev.deliveries.push(delivery);
@@ -326,7 +328,7 @@ async function recordFailure(outboxDir: string, d: SimulatedDelivery, step: Deli
       receiver: d.receiver,
       channel: d.channel,
       incidentKey: d.incidentKey!,
-      incidentNumber: step?.incident.number ?? null,
+      incidentNumber: d.incidentNumber ?? null,
       title: step?.incident.title ?? null,
       idempotencyKey: d.idempotencyKey,
       action: 'failed',
@@ -386,7 +388,7 @@ function humanSummary(report: SimulateReport): string {
   const s = report.summary;
   const failures = report.events.flatMap((e) => e.deliveries.filter((d) => d.action === 'failed'));
   const failedSection = failures.length
-    ? ['', `failed deliveries (${failures.length}):`, table([['receiver', 'incident', 'reason'], ...failures.map((d) => [d.receiver, d.incidentKey ?? '?', d.error ?? ''])])]
+    ? ['', `failed deliveries (${failures.length}):`, table([['receiver', 'incident', 'reason'], ...failures.map((d) => [d.receiver, incidentName(d), d.error ?? ''])])]
     : [];
   return [
     '',
@@ -397,4 +399,10 @@ function humanSummary(report: SimulateReport): string {
     `state: ${s.state}`,
     `outbox preview: ${s.outbox}`,
   ].join('\n');
+}
+
+/** a Sentinel-only incident's key is a GUID: people know it by its number */
+function incidentName(d: SimulatedDelivery): string {
+  const key = d.incidentKey ?? '?';
+  return d.incidentNumber != null && !/^\d+$/.test(key) ? `#${d.incidentNumber}` : key;
 }

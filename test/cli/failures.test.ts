@@ -75,6 +75,17 @@ describe('spk simulate with a failing receiver', () => {
     expect(Number.isNaN(Date.parse(first.at))).toBe(false);
   });
 
+  it('names a Sentinel-only incident (a GUID key) by its number in the summary', async () => {
+    const { dir, config, events } = await brokenTeams();
+    const sentinelOnly = (await readFile(join(REPO, 'samples/defender-experts-day.jsonl'), 'utf8')).split('\n')[3]!;
+    await writeFile(events, `${sentinelOnly}\n`);
+    const r = await spk(['simulate', '--events', events, '--config', config, '--memory', '--out', join(dir, 'outbox')]);
+    expect(r.code).toBe(3);
+    expect(r.stdout).toMatch(new RegExp(`^soc-teams\\s+#3104\\s+.*${UNSET}`, 'm'));
+    const [record] = await failedRecords(join(dir, 'outbox'));
+    expect(record).toMatchObject({ incidentKey: '0b7d0c1e-3104-4c7d-9e10-2b4f6a8c3104', incidentNumber: 3104 });
+  });
+
   it('exits 3 rather than 2 when lines were rejected too', async () => {
     const { dir, config, events } = await brokenTeams();
     await writeFile(events, `${await readFile(events, 'utf8')}{broken json\n`);
