@@ -9,7 +9,7 @@ import { KitError } from '../core/errors.js';
 import { crossCheck, EMPTY_EXCLUSIONS, parseExclusionsFile, parsePlaybookFile, parseReceiversFile, type KitConfig } from '../core/config.js';
 import type { ReceiverKind } from '../core/config-schema.js';
 import type { PlaybookConfig } from '../core/config-schema.js';
-import { compileTemplates, hasTemplate, type TemplateSet } from '../render/engine.js';
+import { compileTemplatesReport, hasTemplate, type TemplateSet } from '../render/engine.js';
 import type { TemplateFile } from '../render/types.js';
 
 export const RECEIVERS_FILE = 'receivers.yaml';
@@ -87,24 +87,10 @@ export async function loadKit(playbooksDir: string, options: { cwd?: string } = 
     const where = e.where?.file ? { ...e.where, file: display(cwd, join(playbooksDir, e.where.file)) } : e.where;
     return new KitError(e.message, { kind: 'template', cause: e, ...(where ? { where } : {}) });
   };
-  let templates: TemplateSet | null = null;
-  try {
-    templates = compileTemplates(templateFiles);
-  } catch (e) {
-    if (!(e instanceof KitError)) throw e;
-    // compile the partials, then each template on its own, so every broken file is reported, not just the first
-    const partials = templateFiles.filter((f) => f.path.startsWith('partials/'));
-    const found: KitError[] = [];
-    for (const group of [partials, ...templateFiles.filter((f) => !f.path.startsWith('partials/')).map((f) => [...partials, f])]) {
-      try {
-        compileTemplates(group);
-      } catch (inner) {
-        if (!(inner instanceof KitError)) throw inner;
-        if (!found.some((x) => x.message === inner.message && x.where?.file === inner.where?.file)) found.push(inner);
-      }
-    }
-    problems.push(...(found.length ? found : [e]).map(templateProblem));
-  }
+  // every problem of every template, each once: unknown fields, syntax, and JSON parts tried at load
+  const report = compileTemplatesReport(templateFiles);
+  const templates: TemplateSet | null = report.set;
+  problems.push(...report.problems.map(templateProblem));
 
   const config: KitConfig = { receivers, playbooks, exclusions };
   // with a broken receivers.yaml every step would also be "unknown receiver": report the cause, not 50 echoes

@@ -8,6 +8,7 @@ import type { Severity } from '../core/model.js';
 import { describeChange } from './context.js';
 import { escapeSlack } from './escape.js';
 import { Markup, Untrusted, rawOf, type PartEscaping } from './values.js';
+import { humanWords } from './words.js';
 
 export interface RenderState {
   escaping: PartEscaping;
@@ -216,6 +217,13 @@ export const HELPERS: Record<string, Helper> = {
     const raw = rawOf(params[0]);
     if (state.escaping.format !== 'html') return untrusted(state, raw);
     return raw === '' ? '' : new Markup(state.escaping.untrusted(raw).replace(/\n/g, '<br>\n'));
+  },
+
+  /** an enum value in words: "BenignPositive" → "benign positive", "notMalicious" → "not malicious" */
+  human(...args) {
+    const { params, options } = split(args);
+    const raw = rawOf(params[0]);
+    return untrusted(stateOf(options), raw === '' ? '' : humanWords(raw));
   },
 
   changeSummary(...args) {

@@ -142,9 +142,53 @@ export interface SmsTruncation {
   encoding: 'GSM-7' | 'UCS-2';
 }
 
+const URL = /https?:\/\/[^\s<>"]+/gi;
+
+/** The text as runs of prose and whole links. */
+function pieces(text: string): Array<{ url: boolean; s: string }> {
+  const out: Array<{ url: boolean; s: string }> = [];
+  let at = 0;
+  for (const m of text.matchAll(URL)) {
+    const i = m.index ?? 0;
+    if (i > at) out.push({ url: false, s: text.slice(at, i) });
+    out.push({ url: true, s: m[0] });
+    at = i + m[0].length;
+  }
+  if (at < text.length) out.push({ url: false, s: text.slice(at) });
+  return out;
+}
+
+/**
+ * The first `keep` characters of prose, cut with `ellipsis`, followed by every link the cut passed
+ * over, each whole on its own line: a half link is a dead link.
+ */
+function cutAround(parts: Array<{ url: boolean; s: string }>, keep: number, ellipsis: string): string {
+  let left = keep;
+  let out = '';
+  let cut = false;
+  for (const p of parts) {
+    if (p.url) {
+      out += cut ? `\n${p.s}` : p.s;
+      continue;
+    }
+    if (cut) continue;
+    const runes = Array.from(p.s);
+    if (runes.length <= left) {
+      out += p.s;
+      left -= runes.length;
+      continue;
+    }
+    out = (out + runes.slice(0, left).join('')).trimEnd() + ellipsis;
+    cut = true;
+  }
+  return out.replace(/^\n+/, '');
+}
+
 /**
  * Cuts to at most `maxSegments` billed segments and Twilio's 1600 characters, whole code points,
- * with an ellipsis that keeps the encoding ("..." in GSM-7, where "…" would force UCS-2).
+ * with an ellipsis that keeps the encoding ("..." in GSM-7, where "…" would force UCS-2). Links are
+ * never cut: the prose is shortened first, and when even that leaves no room, the last link is
+ * dropped whole.
  */
 export function truncateSms(text: string, options: { maxSegments?: number; maxChars?: number } = {}): SmsTruncation {
   const maxSegments = Math.max(1, options.maxSegments ?? SMS_DEFAULT_MAX_SEGMENTS);
@@ -153,14 +197,28 @@ export function truncateSms(text: string, options: { maxSegments?: number; maxCh
   const encoding = smsEncoding(text);
   if (fits(text)) return { text, truncated: false, segments: smsSegments(text), encoding };
   const ellipsis = encoding === 'GSM-7' ? '...' : '…';
-  const runes = Array.from(text);
-  let lo = 0;
-  let hi = runes.length;
-  while (lo < hi) {
-    const mid = Math.ceil((lo + hi) / 2);
-    if (fits(runes.slice(0, mid).join('').trimEnd() + ellipsis)) lo = mid;
-    else hi = mid - 1;
+  let parts = pieces(text);
+  const proseLength = () => parts.reduce((n, p) => n + (p.url ? 0 : Array.from(p.s).length), 0);
+  // a link with next to no words is no message: below this much prose the link goes instead
+  const floor = Math.min(proseLength(), 40);
+  const tidy = (t: string) => t.replace(/[ \t]+\n/g, '\n').replace(/\n{2,}/g, '\n').trim();
+  for (;;) {
+    const total = proseLength();
+    let lo = -1;
+    let hi = total;
+    while (lo < hi) {
+      const mid = Math.ceil((lo + hi) / 2);
+      if (fits(cutAround(parts, mid, ellipsis))) lo = mid;
+      else hi = mid - 1;
+    }
+    const links = parts.filter((p) => p.url).length;
+    if (lo >= 0 && (lo >= floor || links === 0)) {
+      const cut = tidy(cutAround(parts, lo, ellipsis));
+      return { text: cut, truncated: true, segments: smsSegments(cut), encoding: smsEncoding(cut) };
+    }
+    if (links === 0) break;
+    const last = parts.map((p) => p.url).lastIndexOf(true);
+    parts = parts.filter((_, i) => i !== last);
   }
-  const cut = runes.slice(0, lo).join('').trimEnd() + ellipsis;
-  return { text: cut, truncated: true, segments: smsSegments(cut), encoding: smsEncoding(cut) };
+  return { text: '', truncated: true, segments: 0, encoding };
 }

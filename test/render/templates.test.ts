@@ -59,11 +59,20 @@ const HEADLINES: Record<SeedMoment, string> = {
   'awaiting-customer-action': 'Tag "Awaiting Customer Action" added',
 };
 
+/** an SMS names each change in a few words */
+const SMS_HEADLINES: Record<SeedMoment, string> = {
+  'owner-defender-experts': 'owner now Defender Experts',
+  'owner-customer': 'owner now Customer',
+  'status-active': 'status now Active',
+  'status-closed': 'status now Closed',
+  'awaiting-customer-action': 'tag "Awaiting Customer Action" added',
+};
+
 const EXPLAINERS: Record<SeedMoment, RegExp> = {
   'owner-defender-experts': /Defender Experts have taken ownership/,
   'owner-customer': /handed this incident to your team/,
   'status-active': /now Active/,
-  'status-closed': /closed as TruePositive/,
+  'status-closed': /closed as true positive \(malware\)/,
   'awaiting-customer-action': /waiting for your team to act/,
 };
 
@@ -91,7 +100,7 @@ describe('shipped templates', () => {
             if (spec.format === 'xml') expect(xmlShape(parseXml(value as string))).toBe('Response(Say,Pause,Say)');
           }
           const body = allText(r, BODY_PARTS[kind]);
-          expect(body).toContain(HEADLINES[moment]);
+          expect(body).toContain(kind === 'sms' ? SMS_HEADLINES[moment] : HEADLINES[moment]);
           if (!['sms', 'pagerduty'].includes(kind)) expect(body).toMatch(EXPLAINERS[moment]);
           expect(allText(r)).not.toContain('MANUAL ACTION REQUIRED');
         });
