@@ -6,6 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { KitError } from '../../functions/core/errors.js';
 import type { OutboxFormat } from '../../functions/connectors/types.js';
 import {
+  FIT_FRAMES_SCRIPT,
+  PAGE_CSP,
   PREVIEW_CSP,
   adfToHtml,
   parseXml,
@@ -19,7 +21,7 @@ import {
 const SAMPLE_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/outbox-sample');
 const FORMATS: OutboxFormat[] = [
   'teams.json', 'slack.json', 'sms.txt', 'twiml.xml', 'jira.json', 'servicenow.json', 'ado.json', 'zendesk.json',
-  'freshservice.json', 'pagerduty.json', 'eml',
+  'freshservice.json', 'pagerduty.json', 'eml', 'failed.json',
 ];
 
 function walk(dir: string): string[] {
@@ -48,8 +50,16 @@ function sample(rel: string): PreviewEntry {
   return found;
 }
 
+/**
+ * The shared escapeHtml (render/escape.ts) also writes = ' and ` as character references; a browser
+ * reads `&#x3D;` as `=`, so the expectations below are written in the shorter, equivalent spelling.
+ */
+function norm(html: string): string {
+  return html.replace(/&#x3D;/g, '=').replace(/&#x27;/g, '&#39;').replace(/&#x60;/g, '`');
+}
+
 function pageOf(...entries: PreviewEntry[]): string {
-  return renderPreviewPage(entries, { title: 'Outbox preview', generatedAt: '2026-11-27T01:02:03Z' });
+  return norm(renderPreviewPage(entries, { title: 'Outbox preview', generatedAt: '2026-11-27T01:02:03Z' }));
 }
 
 // ─── a strict reader of the page's markup, to check what a browser would see as tags ───
@@ -59,9 +69,9 @@ interface Tag {
   attrs: Map<string, string>;
 }
 
-const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'" };
+const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'", '#x27': "'", '#x3D': '=', '#x60': '`' };
 function decodeEntities(v: string): string {
-  return v.replace(/&(amp|lt|gt|quot|#39);/g, (_, n: string) => ENTITIES[n] ?? '');
+  return v.replace(/&(amp|lt|gt|quot|#39|#x27|#x3D|#x60);/g, (_, n: string) => ENTITIES[n] ?? '');
 }
 
 const TAG_AT = /<(\/?)([a-zA-Z][a-zA-Z0-9-]*)((?:\s+[^\s"'>/=]+(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'=<>`]+))?)*)\s*\/?>/y;
@@ -95,23 +105,28 @@ function scanTags(html: string): Tag[] {
 function expectInert(html: string): Tag[] {
   const tags = scanTags(html);
   for (const t of tags) {
-    expect(['script', 'object', 'embed', 'base', 'form', 'link', 'frame', 'frameset', 'svg', 'math']).not.toContain(t.name);
+    expect(['object', 'embed', 'base', 'form', 'link', 'frame', 'frameset', 'svg', 'math']).not.toContain(t.name);
     for (const [name, value] of t.attrs) {
       expect(name, `<${t.name} ${name}>`).not.toMatch(/^on/);
-      if (name === 'href') expect(value).toMatch(/^(https?:\/\/|#(incident|entry)-\d+$)/i);
+      // http(s), a view or card on the page, or the outbox file beside it (percent-encoded: no scheme)
+      if (name === 'href') expect(value).toMatch(/^(https?:\/\/|#(incident-\d+|entry-\d+|for-\d+|all)$|[A-Za-z0-9._-]+\/[A-Za-z0-9._-]+$)/i);
       if (name === 'src') expect(value).toMatch(/^data:image\/(png|jpeg|gif|webp|bmp);base64,/);
       if (name === 'style') expect(value).toMatch(/^(flex:[\d.]+ [01] [\w.]+|border-left-color:#[0-9a-fA-F]{6})$/);
     }
     if (t.name === 'iframe') {
-      expect(t.attrs.get('sandbox')).toBe('');
+      expect(t.attrs.get('sandbox')).toBe('allow-same-origin');
       expect(t.attrs.get('srcdoc')?.startsWith(`<meta http-equiv="Content-Security-Policy" content="${PREVIEW_CSP}">`)).toBe(true);
     }
     if (t.name === 'meta' && t.attrs.has('http-equiv')) {
       expect(t.attrs.get('http-equiv')).toBe('Content-Security-Policy');
-      expect(t.attrs.get('content')).toBe(PREVIEW_CSP);
+      expect(t.attrs.get('content')).toBe(PAGE_CSP);
     }
   }
   expect(tags.filter((t) => t.name === 'meta' && t.attrs.get('http-equiv') === 'Content-Security-Policy')).toHaveLength(1);
+  // the one script: the fixed frame-sizer, pinned by its hash in the CSP
+  expect(tags.filter((t) => t.name === 'script')).toHaveLength(1);
+  expect(html).toContain(`<script>${FIT_FRAMES_SCRIPT}</script>\n</body>`);
+  expect(PAGE_CSP).toMatch(/^default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src 'sha256-[A-Za-z0-9+/]{43}='$/);
   return tags;
 }
 
@@ -122,7 +137,8 @@ function iframeDocs(html: string): string[] {
 }
 
 function hrefs(html: string): string[] {
-  return scanTags(html).flatMap((t) => (t.attrs.has('href') && !t.attrs.get('href')?.startsWith('#') ? [t.attrs.get('href') ?? ''] : []));
+  // the message's own links, not the page's links to its views and to the files beside it
+  return scanTags(html).flatMap((t) => (t.attrs.has('href') && t.attrs.get('class') !== 'file' && !t.attrs.get('href')?.startsWith('#') ? [t.attrs.get('href') ?? ''] : []));
 }
 
 function errorBoxes(html: string): number {
@@ -139,41 +155,52 @@ describe('renderPreviewPage — the whole sample outbox', () => {
     expect(page).not.toMatch(/@import/i);
   });
 
-  it('groups by incident, then by receiver, in the order entries first appear', () => {
-    const incidents = [...page.matchAll(/<h2>Incident ([^<]+)<\/h2>/g)].map((m) => m[1]);
+  it('lists incidents by number, each a timeline of moments, a moment\'s cards by receiver', () => {
+    const incidents = [...page.matchAll(/<h2>Incident (\d+)/g)].map((m) => m[1]);
     expect(incidents).toEqual(['4711', '6666', '9999']);
     const first = page.slice(page.indexOf('<h2>Incident 4711'), page.indexOf('<h2>Incident 6666'));
-    const receivers = [...first.matchAll(/<h3>([^ <]+) /g)].map((m) => m[1]);
-    expect(receivers).toEqual(['lead-sms', 'lead-voice', 'soc-ado', 'soc-email', 'soc-freshservice', 'soc-jira', 'soc-pagerduty', 'soc-servicenow', 'soc-slack', 'soc-teams', 'soc-zendesk']);
-    const jiraPaths = [...first.matchAll(/<code class="entry-path">(soc-jira\/[^<]+)<\/code>/g)].map((m) => m[1]);
-    expect(jiraPaths).toEqual(['soc-jira/4711-1.jira.json', 'soc-jira/4711-2.jira.json', 'soc-jira/4711-3.jira.json']);
+    const moments = first.split('<li class="moment">').slice(1);
+    expect(moments.length).toBeGreaterThan(1);
+    const paths = (html: string) => [...html.matchAll(/data-path="([^"]+)"/g)].map((m) => m[1]);
+    // a receiver's files in their delivery order, the first of each in the first moment
+    expect(paths(first).filter((p) => p?.startsWith('soc-jira/'))).toEqual(['soc-jira/4711-1.jira.json', 'soc-jira/4711-2.jira.json', 'soc-jira/4711-3.jira.json']);
+    expect(paths(moments[0] ?? '')).toEqual(expect.arrayContaining(['lead-sms/4711-1.sms.txt', 'soc-email/4711-1.eml', 'soc-jira/4711-1.jira.json']));
+    const receiversInMoment = [...new Set(paths(moments[0] ?? '').map((p) => p?.split('/')[0]))];
+    expect(receiversInMoment).toEqual([...receiversInMoment].sort());
   });
 
-  it('shows each entry with its receiver, its path and its raw body collapsed', () => {
+  it('shows each file once, as a card with its receiver and a link to the file beside the page', () => {
     const articles = page.split('<article').slice(1);
     expect(articles).toHaveLength(ALL.length);
     for (const e of ALL) {
-      const art = articles.find((a) => a.includes(`<code class="entry-path">${e.path}</code>`));
-      expect(art, e.path).toBeDefined();
-      expect(art).toContain(`<span class="entry-receiver">${e.receiver}</span>`);
-      expect(art).toMatch(/<details class="raw"><summary>Raw body \(\d+ bytes\)<\/summary><pre>/);
+      const art = articles.filter((a) => a.includes(`data-path="${e.path}"`));
+      expect(art, e.path).toHaveLength(1);
+      expect(art[0]).toContain(`<span class="card-receiver">${e.receiver}</span>`);
+      expect(art[0]).toContain(`<a class="file" href="${e.path}">`);
     }
+    // the raw body is the file itself: linked, not copied into the page a second time
+    expect(page).not.toContain('<details class="raw">');
   });
 
-  it('counts messages per receiver and per format, and totals SMS segments', () => {
-    const rows = (label: string): Record<string, number> => {
-      const start = page.indexOf(`<th>${label}</th>`);
-      const table = page.slice(start, page.indexOf('</table>', start));
-      return Object.fromEntries([...table.matchAll(/<tr><td>([^<]+)<\/td><td class="num">(\d+)<\/td><\/tr>/g)].map((m) => [m[1], Number(m[2])]));
-    };
-    expect(rows('Receiver')).toEqual({
-      'lead-sms': 3, 'lead-voice': 3, 'soc-ado': 4, 'soc-email': 4, 'soc-freshservice': 2, 'soc-jira': 4,
-      'soc-pagerduty': 3, 'soc-servicenow': 3, 'soc-slack': 3, 'soc-teams': 3, 'soc-zendesk': 2,
+  it('has a view per receiver and per incident, each a link, with the files each receiver gets', () => {
+    const receivers = [...new Set(ALL.map((e) => e.receiver))].sort();
+    receivers.forEach((r, i) => {
+      expect(page).toContain(`<span class="anchor" id="for-${i}"></span>`);
+      expect(page).toContain(`body:has(#for-${i}:target) .card:not(.r-${i})`);
+      const mine = ALL.filter((e) => e.receiver === r).length;
+      expect(page).toContain(`<a href="#for-${i}">${r}</a></td>`);
+      expect(page).toMatch(new RegExp(`<div class="banner banner-r-${i}">What <strong>${r}</strong> gets: ${mine} files? `));
+      for (const art of page.split('<article').slice(1).filter((a) => a.includes(`data-receiver="${r}"`))) {
+        expect(art.slice(0, art.indexOf('>'))).toMatch(new RegExp(`class="card r-${i}[ "]`));
+      }
     });
-    expect(rows('Format')).toMatchObject({ '.sms.txt': 3, '.eml': 4, '.teams.json': 3, '.jira.json': 4, '.zendesk.json': 2 });
+    ['4711', '6666', '9999'].forEach((n, i) => expect(page).toContain(`<a href="#incident-${i}" title=`));
+  });
+
+  it('totals SMS segments', () => {
     // 88 GSM-7 chars = 1, the emoji message = 4 (245 UTF-16 units / 67), the hostile one = 1
-    expect(page).toContain('<p class="sms-summary">3 SMS · 6 segments in total · 2 GSM-7, 1 UCS-2</p>');
-    expect(page).toContain('<strong>34</strong> messages for <strong>3</strong> incidents');
+    expect(page).toContain('<span class="sms-summary">3 SMSs · 6 segments in total · 2 GSM-7, 1 UCS-2</span>');
+    expect(page).toContain(`${ALL.length} files for 3 incidents and 11 receivers`);
   });
 
   it('lists the files it could not render, and renders an error box for each', () => {
@@ -183,7 +210,65 @@ describe('renderPreviewPage — the whole sample outbox', () => {
 
   it('never shows the PagerDuty routing key, the integration credential', () => {
     expect(page).not.toContain('R0123456789abcdef0123456789abcdef');
-    expect(page).toContain('«routing_key hidden»');
+    // a file that cannot be rendered is shown raw: still without the key
+    const broken = pageOf({ ...sample('soc-pagerduty/4711-1.pagerduty.json'), body: '{"routing_key":"R0123456789abcdef0123456789abcdef","event_action":"explode"}' });
+    expect(errorBoxes(broken)).toBe(2);
+    expect(broken).not.toContain('R0123456789abcdef0123456789abcdef');
+    expect(broken).toContain('«routing_key hidden»');
+  });
+});
+
+describe('failed deliveries (.failed.json)', () => {
+  it('shows the record as a marked failure card with its reason, and lists it at the top', () => {
+    const page = pageOf(sample('lead-sms/9999-1.failed.json'), sample('soc-teams/9999-1.teams.json'));
+    expectInert(page);
+    const card = page.split('<article').find((a) => a.includes('data-path="lead-sms/9999-1.failed.json"')) ?? '';
+    expect(card).toMatch(/^ class="card r-0 card-failed"/);
+    expect(card).toContain('<div class="failed-head">Not delivered</div><div class="failed-reason">receiver lead-sms: env:SMS_AUTH_TOKEN is not set</div>');
+    expect(page).toContain('<strong>1 delivery failed</strong>');
+    expect(page).toContain('<a href="#entry-1">lead-sms · Incident 9999</a>: receiver lead-sms: env:SMS_AUTH_TOKEN is not set');
+    expect(page).not.toContain('<img src=x');
+  });
+
+  it('renders a record that is not a failure, or has no reason, as an error box', () => {
+    const bad = (body: string) => pageOf({ path: 'r/1-1.failed.json', receiver: 'r', incidentKey: '1', format: 'failed.json', body });
+    expect(errorBoxes(bad('{"action":"sent","error":"x"}'))).toBe(2);
+    expect(errorBoxes(bad('{"action":"failed"}'))).toBe(2);
+    expect(errorBoxes(bad('not json'))).toBe(2);
+  });
+});
+
+describe('incidents and moments', () => {
+  const entry = (path: string, body: string, format: OutboxFormat = 'sms.txt'): PreviewEntry => ({
+    path, receiver: path.split('/')[0] ?? '', incidentKey: (path.split('/')[1] ?? '').replace(/-\d+\..*$/, ''), format, body,
+  });
+  const pd = (n: number, at: string, changes: unknown[]) =>
+    JSON.stringify({ event_action: 'trigger', payload: { summary: `s ${n}`, timestamp: at, custom_details: { incident_number: n, title: `Title ${n}`, severity: 'High', changes } } });
+
+  it('sorts incidents by number, a key that names no number last, and titles them from the files', () => {
+    const page = pageOf(
+      entry('a/aaaa-guid-0001-1.sms.txt', 'hello'),
+      entry('a/0b7d-guid-1.sms.txt', 'Sentinel incident 3104: x'),
+      entry('a/3101-1.sms.txt', 'Sentinel incident 3101: y'),
+      entry('p/3101-1.pagerduty.json', pd(3101, '2026-11-26T08:05:00Z', []), 'pagerduty.json'),
+    );
+    const heads = [...page.matchAll(/<h2>([^<]+)/g)].map((m) => m[1]?.trim());
+    expect(heads).toEqual(['Incident 3101 — Title 3101', 'Incident 3104', 'Incident aaaa-guid-0001']);
+  });
+
+  it('lines receivers up by the update time a file tells, and names the changes each moment reacted to', () => {
+    const page = pageOf(
+      entry('p/7-1.pagerduty.json', pd(7, '2026-11-26T08:05:00Z', [{ kind: 'owner', from: null, to: 'Defender Experts' }]), 'pagerduty.json'),
+      entry('p/7-2.pagerduty.json', pd(7, '2026-11-26T10:12:00Z', [{ kind: 'tag-added', from: null, to: 'Awaiting Customer Action' }, { kind: 'owner', from: 'Defender Experts', to: 'Customer' }]), 'pagerduty.json'),
+      entry('s/7-1.sms.txt', 'first'),
+      entry('s/7-2.sms.txt', 'second'),
+    );
+    const moments = page.split('<li class="moment">').slice(1);
+    expect(moments).toHaveLength(2);
+    expect(moments[0]).toMatch(/Moment 1 <span class="muted">· incident updated 2026-11-26 08:05 UTC<\/span> <span class="moment-changes">· reacted to: owner: Defender Experts<\/span>/);
+    expect(moments[1]).toContain('reacted to: tag added: Awaiting Customer Action; owner: Defender Experts → Customer');
+    expect([...(moments[0] ?? '').matchAll(/data-path="([^"]+)"/g)].map((m) => m[1])).toEqual(['p/7-1.pagerduty.json', 's/7-1.sms.txt']);
+    expect([...(moments[1] ?? '').matchAll(/data-path="([^"]+)"/g)].map((m) => m[1])).toEqual(['p/7-2.pagerduty.json', 's/7-2.sms.txt']);
   });
 });
 
@@ -315,7 +400,7 @@ describe('Slack (.slack.json)', () => {
     expect(slackMrkdwnToHtml('a &amp;lt;b&amp;gt; &lt;i&gt; &quot;')).toBe('a &amp;lt;b&amp;gt; &lt;i&gt; &amp;quot;');
     // an escaped "<" is text, so it can never start a link
     expect(slackMrkdwnToHtml('&lt;https://evil.example|x&gt;')).toBe('&lt;https://evil.example|x&gt;');
-    expect(slackMrkdwnToHtml('<https://a.example/?q=1&amp;r=2|A &amp; B>')).toBe(
+    expect(norm(slackMrkdwnToHtml('<https://a.example/?q=1&amp;r=2|A &amp; B>'))).toBe(
       '<a href="https://a.example/?q=1&amp;r=2" target="_blank" rel="noopener noreferrer">A &amp; B</a>',
     );
     expect(slackMrkdwnToHtml('<@U123> <#C42|soc> <!here>')).toBe(
@@ -383,14 +468,14 @@ describe('SMS (.sms.txt)', () => {
 });
 
 describe('voice (.twiml.xml)', () => {
-  it('shows the spoken text as a call script, entities decoded once, raw XML collapsed', () => {
+  it('shows the spoken text as a call script, entities decoded once, the raw XML one click away', () => {
     const page = pageOf(sample('lead-voice/4711-1.twiml.xml'));
     expectInert(page);
     expect(page).toContain('<blockquote class="spoken">Incident 4711 needs your action. Owner: Customer. Title: &lt;script&gt; and &amp; escaped.</blockquote>');
     expect(page).toContain('<span class="verb">Pauses</span> 1 s');
     expect(page).toMatch(/Waits for keypad input<\/span> <span class="muted">\(numDigits=1, action=\/ack\?incident=4711&amp;step=1, method=POST\)<\/span><ol class="call-script"><li class="call-say"><span class="verb">Says<\/span><blockquote class="spoken">Press 1 to acknowledge\.<\/blockquote>/);
     expect(page).toContain('<span class="verb">Hangs up</span>');
-    expect(page).toContain('&lt;Response&gt;');
+    expect(page).toContain('<a class="file" href="lead-voice/4711-1.twiml.xml">');
   });
 
   it('keeps hostile spoken text and audio URLs inert', () => {

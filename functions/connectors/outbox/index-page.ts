@@ -4,9 +4,12 @@ import { join } from 'node:path';
 import type { OutboxFormat } from '../types.js';
 import { renderPreviewPage, type PreviewEntry } from './preview.js';
 
-const FORMATS: OutboxFormat[] = [
-  'eml', 'teams.json', 'slack.json', 'sms.txt', 'twiml.xml', 'jira.json', 'servicenow.json', 'ado.json', 'zendesk.json', 'freshservice.json', 'pagerduty.json',
-];
+// Record, so a new OutboxFormat cannot be left out of the page
+const KNOWN: Record<OutboxFormat, true> = {
+  eml: true, 'teams.json': true, 'slack.json': true, 'sms.txt': true, 'twiml.xml': true, 'jira.json': true, 'servicenow.json': true,
+  'ado.json': true, 'zendesk.json': true, 'freshservice.json': true, 'pagerduty.json': true, 'failed.json': true,
+};
+const FORMATS = Object.keys(KNOWN) as OutboxFormat[];
 
 export function formatOf(fileName: string): OutboxFormat | null {
   return FORMATS.find((f) => fileName.endsWith(`.${f}`)) ?? null;

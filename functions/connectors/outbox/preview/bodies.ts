@@ -1,14 +1,16 @@
 /**
- * The outbox preview page: one self-contained HTML file that shows every outbox message as the person
- * or ticket system will see it. Pure (no I/O): the outbox writer reads the files and hands them in.
+ * One outbox file → the HTML that shows it as the person or ticket system will see it. Pure.
  *
  * Every byte of every body is attacker-influenced (incident titles, descriptions, entity names end up
- * in them), so the page escapes all text, links only http(s) URLs, loads nothing from the network
- * (CSP `default-src 'none'`), and shows HTML bodies only inside iframes sandboxed without scripts.
+ * in them), so all text is escaped, only http(s) URLs become links, and HTML bodies are shown only in
+ * iframes sandboxed without scripts, each with its own copy of the page's CSP.
  */
-import { KitError } from '../../core/errors.js';
-import { smsEncoding, smsSegments } from '../../render/sms.js';
-import type { OutboxFormat } from '../types.js';
+import { KitError } from '../../../core/errors.js';
+import { escapeHtml } from '../../../render/escape.js';
+import { smsEncoding, smsSegments } from '../../../render/sms.js';
+import type { OutboxFormat } from '../../types.js';
+
+export { escapeHtml };
 
 export interface PreviewEntry {
   /** path relative to outbox/, e.g. "soc-teams/12345-1.teams.json" */
@@ -25,6 +27,7 @@ export interface PreviewOptions {
   generatedAt?: string;
 }
 
+/** What a message body (an iframe's srcdoc) may do: show inline styles and data: images, nothing else. */
 export const PREVIEW_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:";
 
 const FORMAT_LABELS: Record<OutboxFormat, string> = {
@@ -39,18 +42,12 @@ const FORMAT_LABELS: Record<OutboxFormat, string> = {
   'zendesk.json': 'Zendesk',
   'freshservice.json': 'Freshservice',
   'pagerduty.json': 'PagerDuty',
+  'failed.json': 'Failed delivery',
 };
 
 const MAX_DEPTH = 32;
 
 // ───────────────────────────── escaping and links ─────────────────────────────
-
-const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-
-/** Escapes text for HTML element content and double- or single-quoted attribute values alike. */
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c] ?? c);
-}
 
 /** The URL, normalised, when it is http(s); null for every other scheme (javascript:, data:, vbscript:, relative). */
 export function safeHttpUrl(url: unknown): string | null {
@@ -148,10 +145,26 @@ function placeholder(what: string, detail?: unknown): string {
   return `<div class="placeholder"><span class="placeholder-label">Not shown in this preview:</span> ${escapeHtml(what)}${extra}</div>`;
 }
 
-/** HTML from the message shown as the target would: in a scriptless sandbox, with its own copy of the page's CSP. */
-function sandboxedHtml(html: string, title: string): string {
-  const doc = `<meta http-equiv="Content-Security-Policy" content="${PREVIEW_CSP}"><style>body{font:14px/1.45 Segoe UI,Helvetica,Arial,sans-serif;margin:8px;color:#222;background:#fff}</style>${html}`;
-  return `<iframe class="html-frame" sandbox="" referrerpolicy="no-referrer" title="${escapeHtml(title)}" srcdoc="${escapeHtml(doc)}"></iframe>`;
+/**
+ * HTML from the message shown as the target would: in a sandbox without scripts, with its own copy of
+ * the page's CSP. `allow-same-origin` (never with `allow-scripts`) only lets the page's one hashed script
+ * read the frame's height, so the body is shown at full height instead of in a scrolling box; nothing in
+ * the frame can run to make use of it.
+ */
+export function sandboxedHtml(html: string, title: string): string {
+  const doc = `<meta http-equiv="Content-Security-Policy" content="${PREVIEW_CSP}"><style>${FRAME_CSS}</style>${html}`;
+  return `<iframe class="html-frame" sandbox="allow-same-origin" referrerpolicy="no-referrer" loading="eager" title="${escapeHtml(title)}" srcdoc="${srcdocAttr(doc)}"></iframe>`;
+}
+
+export const FRAME_CSS = 'body{font:14px/1.45 Segoe UI,Helvetica,Arial,sans-serif;margin:8px;color:#222;background:#fff;overflow-wrap:anywhere}img{max-width:100%}';
+
+/**
+ * A double-quoted attribute value needs only `&` and `"` escaped to be read back byte for byte; the
+ * shared escapeHtml also escapes `=`, `<`, `>`, `'` and backticks, which would triple the size of every
+ * HTML body on the page for no safety gain inside quotes.
+ */
+function srcdocAttr(doc: string): string {
+  return doc.replace(/&/g, '&amp;').replace(/"/g, '&quot;');
 }
 
 // ───────────────────────────── SMS segments ─────────────────────────────
@@ -396,17 +409,20 @@ function slackInline(escaped: string): string {
     .replace(/\r?\n/g, '<br>');
 }
 
-/** Formats a run of Slack text that holds no <…> control sequences. */
+/**
+ * Formats a run of Slack text that holds no <…> control sequences. Code spans are found before
+ * escaping: the shared escapeHtml turns backticks into character references.
+ */
 function slackRun(raw: string): string {
-  const escaped = escapeHtml(slackDecode(raw));
+  const text = slackDecode(raw);
   let out = '';
   let last = 0;
-  for (const m of escaped.matchAll(/```([\s\S]*?)```|`([^`\n]+)`/g)) {
-    out += slackInline(escaped.slice(last, m.index));
-    out += m[1] !== undefined ? `<pre class="slack-pre">${m[1]}</pre>` : `<code>${m[2] ?? ''}</code>`;
+  for (const m of text.matchAll(/```([\s\S]*?)```|`([^`\n]+)`/g)) {
+    out += slackInline(escapeHtml(text.slice(last, m.index)));
+    out += m[1] !== undefined ? `<pre class="slack-pre">${escapeHtml(m[1])}</pre>` : `<code>${escapeHtml(m[2] ?? '')}</code>`;
     last = m.index + m[0].length;
   }
-  return out + slackInline(escaped.slice(last));
+  return out + slackInline(escapeHtml(text.slice(last)));
 }
 
 function slackControl(inner: string): string {
@@ -1310,17 +1326,73 @@ function redactRaw(entry: PreviewEntry): string {
   return entry.body;
 }
 
-// ───────────────────────────── page ─────────────────────────────
+// ───────────────────────────── failed deliveries ─────────────────────────────
 
-interface RenderedEntry {
-  entry: PreviewEntry;
-  html: string;
-  error: string | null;
-  sms: SmsSegmentInfo | null;
+export interface FailedDelivery {
+  receiver: string;
+  channel: string;
+  incidentNumber: string | null;
+  title: string | null;
+  idempotencyKey: string;
+  error: string;
+  at: string;
 }
 
-function renderBody(entry: PreviewEntry): { html: string; sms: SmsSegmentInfo | null } {
+/** `<incident>-<n>.failed.json`, written by the CLI for a delivery that failed: what was meant to go where, and why it did not. */
+export function parseFailed(entry: PreviewEntry): FailedDelivery {
+  const doc = parseJson(entry);
+  if (!isObj(doc) || doc.action !== 'failed') throw malformed(entry, 'a failed-delivery record must be a JSON object with "action": "failed"', 'action');
+  if (typeof doc.error !== 'string') throw malformed(entry, 'a failed-delivery record needs the "error" it failed with', 'error');
+  const num = doc.incidentNumber;
+  return {
+    receiver: str(doc.receiver) || entry.receiver,
+    channel: str(doc.channel),
+    incidentNumber: (typeof num === 'number' && Number.isFinite(num)) || (typeof num === 'string' && num !== '') ? String(num) : null,
+    title: typeof doc.title === 'string' && doc.title !== '' ? doc.title : null,
+    idempotencyKey: str(doc.idempotencyKey),
+    error: doc.error,
+    at: str(doc.at),
+  };
+}
+
+function renderFailed(entry: PreviewEntry): { html: string; failure: FailedDelivery } {
+  const f = parseFailed(entry);
+  const rows: Array<[string, string]> = [
+    ['Receiver', f.receiver],
+    ['Channel', f.channel || '(not recorded)'],
+    ['Failed at', f.at || '(not recorded)'],
+    ['Idempotency key', f.idempotencyKey || '(not recorded)'],
+  ];
+  const html = `<div class="failed" role="alert"><div class="failed-head">Not delivered</div><div class="failed-reason">${escapeHtml(f.error)}</div>
+<table class="ticket-fields"><tbody>${rows.map(([k, v]) => `<tr><th>${k}</th><td>${escapeHtml(v)}</td></tr>`).join('')}</tbody></table></div>`;
+  return { html, failure: f };
+}
+
+// ───────────────────────────── one entry ─────────────────────────────
+
+export interface RenderedEntry {
+  entry: PreviewEntry;
+  html: string;
+  /** why the file could not be shown (malformed body), null when it rendered */
+  error: string | null;
+  sms: SmsSegmentInfo | null;
+  /** set for a failed-delivery record */
+  failure: FailedDelivery | null;
+}
+
+/** The unrendered file, for a body the preview could not render: the routing key stays hidden. */
+export function rawBodyHtml(entry: PreviewEntry): string {
+  return `<pre>${escapeHtml(redactRaw(entry))}</pre>`;
+}
+
+export function formatLabel(format: OutboxFormat): string {
+  return FORMAT_LABELS[format] ?? format;
+}
+
+function renderBody(entry: PreviewEntry): { html: string; sms: SmsSegmentInfo | null; failure?: FailedDelivery } {
   switch (entry.format) {
+    case 'failed.json':
+      return { ...renderFailed(entry), sms: null };
     case 'eml':
       return { html: renderEmail(entry), sms: null };
     case 'teams.json':
@@ -1350,272 +1422,14 @@ function renderBody(entry: PreviewEntry): { html: string; sms: SmsSegmentInfo | 
   }
 }
 
-function renderOne(entry: PreviewEntry): RenderedEntry {
+/** Never throws: a malformed body becomes an error box with the raw text, escaped. */
+export function renderOne(entry: PreviewEntry): RenderedEntry {
   try {
-    const { html, sms } = renderBody(entry);
-    return { entry, html, error: null, sms };
+    const { html, sms, failure } = renderBody(entry);
+    return { entry, html, error: null, sms, failure: failure ?? null };
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
-    const html = `<div class="error-box" role="alert"><strong>Could not render this ${escapeHtml(FORMAT_LABELS[entry.format] ?? 'file')} message.</strong> ${escapeHtml(clip(message, 600))}<pre>${escapeHtml(redactRaw(entry))}</pre></div>`;
-    return { entry, html, error: message, sms: null };
+    const html = `<div class="error-box" role="alert"><strong>Could not render this ${escapeHtml(FORMAT_LABELS[entry.format] ?? 'file')} message.</strong> ${escapeHtml(clip(message, 600))}${rawBodyHtml(entry)}</div>`;
+    return { entry, html, error: message, sms: null, failure: null };
   }
 }
-
-function entryHtml(r: RenderedEntry, id: string): string {
-  const { entry } = r;
-  const label = FORMAT_LABELS[entry.format] ?? entry.format;
-  const bytes = utf8.encode(entry.body).length;
-  return `<article class="entry${r.error ? ' entry-error' : ''}" id="${id}">
-<div class="entry-head"><span class="fmt">${escapeHtml(label)}</span> <span class="entry-receiver">${escapeHtml(entry.receiver)}</span> <code class="entry-path">${escapeHtml(entry.path)}</code></div>
-<div class="rendered">${r.html}</div>
-<details class="raw"><summary>Raw body (${bytes} bytes)</summary><pre>${escapeHtml(redactRaw(entry))}</pre></details>
-</article>`;
-}
-
-function countRows(counts: Map<string, number>): string {
-  return [...counts]
-    .map(([k, n]) => `<tr><td>${escapeHtml(k)}</td><td class="num">${n}</td></tr>`)
-    .join('');
-}
-
-function bump(map: Map<string, number>, key: string, by = 1): void {
-  map.set(key, (map.get(key) ?? 0) + by);
-}
-
-function validateEntries(entries: unknown): asserts entries is PreviewEntry[] {
-  if (!Array.isArray(entries)) throw new KitError('renderPreviewPage: entries must be an array', { kind: 'validation', where: { field: 'entries' } });
-  entries.forEach((e, i) => {
-    for (const key of ['path', 'receiver', 'incidentKey', 'format', 'body'] as const) {
-      if (!isObj(e) || typeof e[key] !== 'string') {
-        throw new KitError(`renderPreviewPage: entries[${i}].${key} must be a string`, { kind: 'validation', where: { field: `entries[${i}].${key}` } });
-      }
-    }
-  });
-}
-
-/**
- * One self-contained HTML page showing each outbox message as it will look, grouped by incident and
- * then by receiver in the order the entries first appear. Malformed files render as error boxes;
- * only a non-array or an entry missing a field throws.
- */
-export function renderPreviewPage(entries: PreviewEntry[], options: PreviewOptions = {}): string {
-  validateEntries(entries);
-  const title = options.title ?? 'Outbox preview';
-  const incidents = new Map<string, Map<string, RenderedEntry[]>>();
-  const byReceiver = new Map<string, number>();
-  const byFormat = new Map<string, number>();
-  const sms = { messages: 0, segments: 0, gsm: 0, ucs: 0 };
-  const failed: Array<{ id: string; path: string }> = [];
-  let index = 0;
-  const ids = new Map<RenderedEntry, string>();
-  for (const entry of entries) {
-    const rendered = renderOne(entry);
-    const id = `entry-${++index}`;
-    ids.set(rendered, id);
-    if (rendered.error) failed.push({ id, path: entry.path });
-    if (rendered.sms) {
-      sms.messages += 1;
-      sms.segments += rendered.sms.segments;
-      if (rendered.sms.encoding === 'GSM-7') sms.gsm += 1;
-      else sms.ucs += 1;
-    }
-    bump(byReceiver, entry.receiver);
-    bump(byFormat, `.${entry.format}`);
-    let receivers = incidents.get(entry.incidentKey);
-    if (!receivers) incidents.set(entry.incidentKey, (receivers = new Map()));
-    const list = receivers.get(entry.receiver) ?? [];
-    list.push(rendered);
-    receivers.set(entry.receiver, list);
-  }
-
-  const nav: string[] = [];
-  const sections: string[] = [];
-  let incidentIndex = 0;
-  for (const [incidentKey, receivers] of incidents) {
-    const anchor = `incident-${++incidentIndex}`;
-    const total = [...receivers.values()].reduce((n, l) => n + l.length, 0);
-    nav.push(`<li><a href="#${anchor}">Incident ${escapeHtml(incidentKey)}</a> <span class="muted">${total}</span></li>`);
-    const groups = [...receivers]
-      .map(
-        ([receiver, list]) =>
-          `<section class="receiver"><h3>${escapeHtml(receiver)} <span class="muted">${list.length} message${list.length === 1 ? '' : 's'}</span></h3>${list
-            .map((r) => entryHtml(r, ids.get(r) ?? ''))
-            .join('\n')}</section>`,
-      )
-      .join('\n');
-    sections.push(`<section class="incident" id="${anchor}"><h2>Incident ${escapeHtml(incidentKey)}</h2>${groups}</section>`);
-  }
-
-  const smsSummary = sms.messages
-    ? `${sms.messages} SMS · ${sms.segments} segment${sms.segments === 1 ? '' : 's'} in total · ${sms.gsm} GSM-7, ${sms.ucs} UCS-2`
-    : 'no SMS';
-  const failedHtml = failed.length
-    ? `<div class="error-box" role="alert"><strong>${failed.length} file${failed.length === 1 ? '' : 's'} could not be rendered:</strong> ${failed
-        .map((f) => `<a href="#${f.id}">${escapeHtml(f.path)}</a>`)
-        .join(', ')}</div>`
-    : '';
-  const generated = options.generatedAt ? `<p class="muted">Generated ${escapeHtml(options.generatedAt)}</p>` : '';
-  const summary = entries.length
-    ? `<div class="summary">
-<table class="counts"><thead><tr><th>Receiver</th><th>Messages</th></tr></thead><tbody>${countRows(byReceiver)}</tbody></table>
-<table class="counts"><thead><tr><th>Format</th><th>Messages</th></tr></thead><tbody>${countRows(byFormat)}</tbody></table>
-<div class="summary-side"><p><strong>${entries.length}</strong> message${entries.length === 1 ? '' : 's'} for <strong>${incidents.size}</strong> incident${incidents.size === 1 ? '' : 's'}</p><p class="sms-summary">${smsSummary}</p><ul class="nav">${nav.join('')}</ul></div>
-</div>`
-    : '<p class="empty">The outbox is empty: no message has been written yet.</p>';
-
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="${PREVIEW_CSP}">
-<meta name="referrer" content="no-referrer">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(title)}</title>
-<style>${PAGE_CSS}</style>
-</head>
-<body>
-<header class="page-head"><h1>${escapeHtml(title)}</h1>${generated}${summary}${failedHtml}</header>
-<main>
-${sections.join('\n')}
-</main>
-</body>
-</html>
-`;
-}
-
-const PAGE_CSS = `
-*{box-sizing:border-box}
-body{margin:0;font:14px/1.45 "Segoe UI",system-ui,-apple-system,Helvetica,Arial,sans-serif;color:#1f2328;background:#f3f4f6}
-.page-head{background:#fff;border-bottom:1px solid #d0d7de;padding:16px 24px}
-h1{margin:0 0 8px;font-size:22px}
-h2{font-size:18px;margin:0 0 12px;padding-bottom:4px;border-bottom:2px solid #6264a7}
-h3{font-size:15px;margin:16px 0 8px}
-main{padding:16px 24px;max-width:1100px}
-.muted{color:#656d76;font-weight:normal}
-.summary{display:flex;gap:24px;flex-wrap:wrap;align-items:flex-start}
-.counts{border-collapse:collapse;font-size:13px}
-.counts th,.counts td{border:1px solid #d0d7de;padding:3px 8px;text-align:left}
-.counts th{background:#f6f8fa}
-.num{text-align:right}
-.summary-side p{margin:0 0 6px}
-.nav{margin:0;padding-left:18px}
-.incident{margin-bottom:32px}
-.entry{background:#fff;border:1px solid #d0d7de;border-radius:8px;padding:12px;margin:0 0 12px}
-.entry-error{border-color:#cf222e}
-.entry-head{font-size:12px;margin-bottom:10px;display:flex;gap:8px;align-items:center;flex-wrap:wrap}
-.fmt{background:#6264a7;color:#fff;border-radius:10px;padding:1px 8px;font-weight:600}
-.entry-receiver{font-weight:600}
-.entry-path{color:#656d76;overflow-wrap:anywhere}
-.raw{margin-top:10px;font-size:12px}
-.raw summary,.email-text summary{cursor:pointer;color:#656d76}
-pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#f6f8fa;border-radius:6px;padding:8px;margin:6px 0;font:12px/1.4 ui-monospace,Consolas,monospace;max-height:420px;overflow:auto}
-code{font:12px ui-monospace,Consolas,monospace;background:#eff1f3;border-radius:4px;padding:0 3px;overflow-wrap:anywhere}
-.plain{white-space:pre-wrap;overflow-wrap:anywhere}
-.chip{display:inline-block;background:#eef0ff;border:1px solid #c8ccf0;border-radius:10px;padding:0 7px;font-size:12px;margin:1px 0}
-.mention{background:#e8f1fb;color:#1264a3;border-radius:3px;padding:0 2px}
-.blocked-link{color:#9a6700;background:#fff8c5;border-radius:3px;padding:0 3px;font-size:12px;overflow-wrap:anywhere}
-.placeholder{border:1px dashed #9a6700;background:#fff8c5;color:#4d3800;border-radius:4px;padding:4px 8px;margin:4px 0;font-size:12px}
-.placeholder pre{background:#fffbe6;max-height:120px}
-.placeholder-label{font-weight:600}
-.error-box{border:1px solid #cf222e;background:#ffebe9;color:#82071e;border-radius:6px;padding:8px 10px;margin:8px 0;overflow-wrap:anywhere}
-.error-box pre{background:#fff;color:#1f2328;max-height:200px}
-.html-frame{display:block;width:100%;height:170px;border:1px solid #d0d7de;border-radius:4px;background:#fff;resize:vertical}
-.avatar{display:inline-flex;align-items:center;justify-content:center;width:32px;height:32px;border-radius:50%;font-weight:700;font-size:12px;flex:none}
-/* email */
-.email-headers{border-collapse:collapse;margin-bottom:8px;font-size:13px}
-.email-headers th{text-align:right;color:#656d76;font-weight:600;padding:1px 10px 1px 0;vertical-align:top;white-space:nowrap}
-.email-headers td{overflow-wrap:anywhere}
-.email-attachments{font-size:12px;margin:6px 0 0;padding-left:18px}
-/* teams */
-.teams{max-width:560px}
-.teams-head{display:flex;gap:8px;align-items:center;margin-bottom:6px;font-size:13px}
-.teams-avatar{background:#6264a7;color:#fff;border-radius:6px}
-.teams-sender{font-weight:600}
-.teams-text{margin:0 0 6px}
-.ac-card{background:#fff;border:1px solid #e1dfdd;border-radius:6px;padding:14px 16px;box-shadow:0 1px 2px rgba(0,0,0,.12);font-family:"Segoe UI",system-ui,sans-serif;color:#242424;overflow-wrap:anywhere}
-.ac-element+.ac-element{margin-top:8px}
-.ac-hidden{opacity:.55;border-left:3px dotted #999;padding-left:6px}
-.ac-hidden-note{display:block;font-size:11px;color:#616161}
-.ac-separator{border:0;border-top:1px solid #e1dfdd;margin:8px 0}
-.ac-textblock,.ac-richtext{font-size:14px}
-.ac-size-small{font-size:12px}.ac-size-medium{font-size:17px}.ac-size-large{font-size:21px}.ac-size-extralarge{font-size:26px}
-.ac-weight-bolder{font-weight:700}.ac-weight-lighter{font-weight:300}
-.ac-subtle{opacity:.7}
-.ac-color-accent{color:#5b5fc7}.ac-color-good{color:#237b4b}.ac-color-warning{color:#c19c00}.ac-color-attention{color:#c4314b}.ac-color-light{color:#8a8886}.ac-color-dark{color:#201f1e}
-.ac-align-center{text-align:center}.ac-align-right{text-align:right}
-.ac-nowrap{white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
-.ac-factset{border-collapse:collapse}
-.ac-factset th{text-align:left;font-weight:600;padding:2px 16px 2px 0;vertical-align:top;white-space:nowrap}
-.ac-factset td{padding:2px 0}
-.ac-columnset{display:flex;gap:10px}
-.ac-column{min-width:0}
-.ac-container{padding:2px 0}
-.ac-style-emphasis{background:#f5f5f5;padding:8px;border-radius:4px}
-.ac-style-good{background:#e7f2da;padding:8px;border-radius:4px}.ac-style-attention{background:#fcf4f6;padding:8px;border-radius:4px}
-.ac-style-warning{background:#fbf6d9;padding:8px;border-radius:4px}.ac-style-accent{background:#e8ebfa;padding:8px;border-radius:4px}
-.ac-image-small{width:40px}.ac-image-medium{width:80px}.ac-image-large{width:160px}.ac-image-stretch{width:100%}.ac-image-auto{max-width:100%}
-.ac-image-person{border-radius:50%}
-.ac-imageset{display:flex;gap:6px;flex-wrap:wrap}
-.ac-table{border-collapse:collapse;width:100%}.ac-table th,.ac-table td{border:1px solid #e1dfdd;padding:4px;text-align:left;vertical-align:top}
-.ac-actions{display:flex;gap:8px;flex-wrap:wrap;margin-top:12px}
-.ac-action{display:inline-block;border:1px solid #d1d1d1;border-radius:4px;padding:5px 12px;color:#242424;text-decoration:none;font-weight:600;font-size:13px;background:#fff}
-a.ac-action:hover{background:#f5f5f5}
-.ac-action-inert{color:#616161}
-.ac-showcard summary{list-style:none;cursor:pointer}
-/* slack */
-.slack{display:flex;gap:8px;max-width:640px;font-family:Lato,"Segoe UI",Helvetica,Arial,sans-serif;color:#1d1c1d;overflow-wrap:anywhere}
-.slack-avatar{background:#4a154b;color:#fff;border-radius:6px;width:36px;height:36px}
-.slack-body{flex:1;min-width:0}
-.slack-head{font-size:14px}
-.app-badge{background:#e8e8e8;color:#616061;font-size:10px;font-weight:700;border-radius:2px;padding:0 3px}
-.slack-header{font-size:18px;font-weight:900;margin:4px 0}
-.slack-section{display:flex;gap:8px;margin:4px 0}
-.slack-section-main{flex:1}
-.slack-fields{display:grid;grid-template-columns:1fr 1fr;gap:6px 16px;margin-top:6px}
-.slack-context{font-size:12px;color:#616061;margin:4px 0}
-.slack-divider{border:0;border-top:1px solid #e8e8e8;margin:8px 0}
-.slack-actions{display:flex;gap:8px;flex-wrap:wrap;margin:6px 0}
-.slack-button{display:inline-block;border:1px solid #bbb;border-radius:4px;padding:3px 12px;font-weight:700;font-size:13px;color:#1d1c1d;text-decoration:none;background:#fff}
-.slack-button-primary{background:#007a5a;border-color:#007a5a;color:#fff}
-.slack-button-danger{color:#e01e5a;border-color:#e01e5a}
-.slack-pre{background:#f8f8f8;border:1px solid #e8e8e8}
-.slack-attachment{border-left:4px solid #ddd;padding:2px 10px;margin:6px 0}
-.slack-att-title{font-weight:700}
-.slack-fallback{font-size:11px;color:#868686;margin-top:6px}
-.slack-image{max-width:360px}.slack-image-small{width:20px;height:20px;vertical-align:middle}
-.slack a:not(.slack-button),.teams a:not(.ac-action),.adf a,.ticket a{color:#1264a3}
-/* sms */
-.phone{width:300px;border:8px solid #1f2328;border-radius:28px;padding:12px 12px 16px;background:#fff}
-.phone-bar{text-align:center;font-size:11px;color:#656d76;margin-bottom:10px}
-.sms-bubble{background:#e9e9eb;color:#000;border-radius:18px;padding:8px 12px;white-space:pre-wrap;overflow-wrap:anywhere;max-width:88%}
-.sms-meta{font-size:11px;color:#656d76;margin-top:8px}
-/* voice */
-.call{max-width:640px}
-.call-head{font-weight:600;margin-bottom:4px}
-.call-script{margin:4px 0;padding-left:22px}
-.call-script li{margin:4px 0}
-.verb{font-weight:600}
-.spoken{margin:4px 0;padding:6px 10px;border-left:3px solid #6264a7;background:#f6f6fb;font-style:italic;overflow-wrap:anywhere}
-/* tickets */
-.ticket{max-width:760px;border-left:4px solid #0052cc;padding-left:12px;overflow-wrap:anywhere}
-.ticket-head{display:flex;gap:8px;align-items:center;font-size:12px}
-.ticket-system{color:#656d76;font-weight:600}
-.op{border-radius:4px;padding:1px 8px;font-weight:700;text-transform:uppercase;font-size:11px;background:#ddd}
-.op-create,.op-trigger{background:#dafbe1;color:#116329}
-.op-update,.op-transition,.op-acknowledge{background:#ddf4ff;color:#0550ae}
-.op-comment{background:#fbefff;color:#8250df}
-.op-resolve{background:#eaeef2;color:#24292f}
-.ticket-title{font-size:17px;font-weight:600;margin:6px 0}
-.ticket-fields{border-collapse:collapse;font-size:13px;margin:6px 0}
-.ticket-fields th{text-align:left;color:#656d76;font-weight:600;padding:2px 14px 2px 0;vertical-align:top;white-space:nowrap}
-.ticket-fields td{padding:2px 0}
-.ticket-section{margin-top:8px}
-.ticket-section-label{font-size:12px;font-weight:700;color:#656d76;text-transform:uppercase;letter-spacing:.03em;margin-bottom:2px}
-.adf p{margin:4px 0}
-.adf-h{font-weight:700;margin:8px 0 4px}.adf-h1{font-size:22px}.adf-h2{font-size:19px}.adf-h3{font-size:17px}.adf-h4{font-size:15px}.adf-h5,.adf-h6{font-size:14px}
-.adf-panel{border-radius:3px;padding:6px 10px;margin:6px 0;background:#deebff}
-.adf-panel-note{background:#eae6ff}.adf-panel-warning{background:#fffae6}.adf-panel-success{background:#e3fcef}.adf-panel-error{background:#ffebe6}
-.adf-table{border-collapse:collapse}.adf-table th,.adf-table td{border:1px solid #dfe1e6;padding:4px 6px}
-blockquote{margin:4px 0;padding-left:10px;border-left:3px solid #d0d7de;color:#444}
-.empty{font-size:16px;color:#656d76}
-`;
