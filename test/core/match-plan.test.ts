@@ -4,7 +4,9 @@ import { idempotencyKey, planSteps, compactIncident, MAX_PLANNED_DESCRIPTION } f
 import { globToRegExp, matchExclusions } from '../../functions/core/exclusions.js';
 import { playbookSchema, type PlaybookConfig, type Trigger } from '../../functions/core/config-schema.js';
 import type { KitConfig } from '../../functions/core/config.js';
-import type { Change } from '../../functions/core/model.js';
+import type { Change, IncidentEvent } from '../../functions/core/model.js';
+import { planEvent } from '../../functions/core/plan-event.js';
+import { SNAPSHOT_LIMITS } from '../../functions/core/plan.js';
 import { makeIncident } from '../fixtures/incident.js';
 
 const change = (kind: Change['kind'], to: string | null, from: string | null = null, n = 1): Change => ({
@@ -107,6 +109,58 @@ describe('planning', () => {
     const steps = planSteps(config, incident, matchPlaybooks(config.playbooks, incident, [change('tag-added', 'Awaiting Customer Action')]), now);
     expect(steps.every((s) => s.guidanceOnly)).toBe(true);
     expect(steps[0]!.exclusionMatches).toEqual(['device:srv-dc01.contoso.com (SRV-DC*)']);
+  });
+
+  describe('planEvent: what ingest and the CLI plan for one event', () => {
+    const at = (minute: number) => `2026-11-26T10:${String(minute).padStart(2, '0')}:00.000Z`;
+    const event = (minute: number, overrides: Parameters<typeof makeIncident>[0]): IncidentEvent => ({
+      incident: makeIncident({ updatedAt: at(minute), ...overrides }),
+      updates: null,
+      eventId: null,
+    });
+
+    it('plans on the merged view: a later event without devices still honours the excluded device an earlier one named', () => {
+      const first = planEvent(config, null, event(0, { devices: [{ name: 'SRV-DC01', id: null }], tags: [] }), now, { fingerprint: 'a' });
+      const later = planEvent(config, first.snapshot, event(5, { devices: [], tags: ['Awaiting Customer Action'] }), now, { fingerprint: 'b' });
+      expect(later.changes.map((c) => c.id)).toEqual(['tag-added:awaiting customer action#1']);
+      expect(later.view.devices.map((d) => d.name)).toEqual(['SRV-DC01']);
+      expect(later.steps.length).toBe(2);
+      expect(later.steps.every((st) => st.guidanceOnly)).toBe(true);
+    });
+
+    it('merges the steps of two playbooks that reach one receiver, and names both', () => {
+      const plan = planEvent(config, null, event(0, { tags: ['Awaiting Customer Action'], status: 'Closed' }), now);
+      expect(plan.matches.map((m) => m.playbook.name).sort()).toEqual(['awaiting', 'closed']);
+      const jira = plan.steps.filter((st) => st.receiver === 'soc-jira');
+      expect(jira).toHaveLength(1);
+      expect(jira[0]!.playbook.split('+').sort()).toEqual(['awaiting', 'closed']);
+      expect(jira[0]!.ticketAction).toBe('resolve');
+    });
+
+    it('re-plans an exact replay with the same keys and leaves the snapshot alone', () => {
+      const first = planEvent(config, null, event(0, { tags: ['Awaiting Customer Action'] }), now, { fingerprint: 'f' });
+      expect(first.snapshot?.recentEvents?.map((e) => e.fingerprint)).toEqual(['f']);
+      const again = planEvent(config, first.snapshot, event(0, { tags: ['Awaiting Customer Action'] }), now, { fingerprint: 'f' });
+      expect(again.replay).toBe(true);
+      expect(again.snapshot).toBeNull();
+      expect(again.steps.map((st) => st.idempotencyKey)).toEqual(first.steps.map((st) => st.idempotencyKey));
+    });
+
+    it('plans what-if changes without remembering them', () => {
+      const plan = planEvent(config, null, event(0, { tags: [] }), now, { fingerprint: 'w', extraChanges: [change('status', 'Closed', 'Active')] });
+      expect(plan.matches.map((m) => m.playbook.name)).toEqual(['closed']);
+      expect(plan.changes.map((c) => c.id)).toContain('status:closed#1');
+      expect(plan.snapshot?.recentEvents?.[0]?.changes.map((c) => c.id)).not.toContain('status:closed#1');
+      expect(Object.keys(plan.snapshot!.occurrences)).not.toContain('status:closed');
+    });
+
+    it('bounds what it keeps and what it queues whatever the event carries', () => {
+      const huge = '標'.repeat(200_000);
+      const plan = planEvent(config, null, event(0, { title: huge, description: huge, tags: ['Awaiting Customer Action'] }), now, { fingerprint: 'h' });
+      expect(plan.event.incident.title.length).toBeLessThanOrEqual(SNAPSHOT_LIMITS.title);
+      expect(plan.snapshot!.incident.description.length).toBeLessThanOrEqual(SNAPSHOT_LIMITS.description);
+      for (const st of plan.steps) expect(st.incident.description.length).toBeLessThanOrEqual(MAX_PLANNED_DESCRIPTION);
+    });
   });
 
   it('keeps the queued incident small whatever an attacker put in it', () => {
