@@ -12,11 +12,12 @@ import type { DeliveryOutcome } from '../../functions/core/delivery.js';
 import { createFakeJira, createFakeTeams, failWithProbability, rateLimited, reset, serverError, seededRandom, startFakeServer, type FakeHandler } from '../helpers/fake-server.js';
 import { harness, sampleLines } from './harness.js';
 
-function flaky(seed: number, target: FakeHandler, lostResponses: boolean): FakeHandler {
+function flaky(seed: number, target: FakeHandler, lostResponses: boolean, now: () => number): FakeHandler {
   const pick = seededRandom(seed * 7 + 1);
   const before: FakeHandler = () => {
     const r = pick();
-    return r < 0.5 ? rateLimited(r < 0.25 ? 3 : new Date(Date.now() + 2_000)) : r < 0.75 ? serverError(503) : reset();
+    // an HTTP-date on the test's clock, the one the kit reads it against (the wall clock is days away)
+    return r < 0.5 ? rateLimited(r < 0.25 ? 3 : new Date(now() + 2_000)) : r < 0.75 ? serverError(503) : reset();
   };
   // 20% fail before the target does anything; 12.5% of the rest fail after it did (a lost response)
   const inner = lostResponses ? failWithProbability(0.125, seed + 1, serverError(502), target, { when: 'after' }) : failWithProbability(0.125, seed + 1, serverError(502), target);
@@ -30,8 +31,8 @@ describe('the sample day, three times, with 30% of target calls failing', () => 
     const stores = createMemoryStores({ now });
     const jira = createFakeJira({ project: 'SOC', email: 'soc-bot@contoso.example', apiToken: 'jira-token-not-a-real-one', searchLagMs: 30_000, now });
     const teams = createFakeTeams({ sig: 'chaos' });
-    const jiraServer = await startFakeServer(flaky(11, jira.handler, true));
-    const teamsServer = await startFakeServer(flaky(23, teams.handler, false));
+    const jiraServer = await startFakeServer(flaky(11, jira.handler, true, now));
+    const teamsServer = await startFakeServer(flaky(23, teams.handler, false, now));
     try {
       const h = await harness(stores, { jiraUrl: jiraServer.url, teamsWebhookUrl: `${teamsServer.url}${teams.path}?sig=chaos` }, { now: () => new Date(clock), maxAttempts: 30, fetchTimeoutMs: 2_000 });
       const lines = await sampleLines();
