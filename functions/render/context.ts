@@ -94,7 +94,7 @@ export function describeChange(c: { kind: string; from: string | null; to: strin
 }
 
 /** Values in an SMS are capped: one 200-character tag name must not cost the reader a segment. */
-const SHORT_VALUE = 28;
+const SHORT_VALUE = 24;
 const cap = (s: string) => {
   const runes = Array.from(s);
   return runes.length <= SHORT_VALUE ? s : `${runes.slice(0, SHORT_VALUE - 1).join('').trimEnd()}…`;

@@ -171,7 +171,8 @@ describe('sms', () => {
   });
 
   it('takes a different segment budget', () => {
-    const one = buildSmsPayloadWith({ maxSegments: 1 })(input('sms', { kind: 'sms', to: ['+14255550123'] }, 'send'));
+    const rendered: RenderedMessage = { kind: 'sms', template: 'x', parts: { text: 'word '.repeat(100) } };
+    const one = buildSmsPayloadWith({ maxSegments: 1 })(input('sms', { kind: 'sms', to: ['+14255550123'] }, 'send', { rendered }));
     expect(smsSegments(one.body)).toBe(1);
     expect(one.body.endsWith('...')).toBe(true);
   });
@@ -216,7 +217,7 @@ describe('servicenow', () => {
     expect(Object.keys(json(buildServicenowPayload(input('servicenow', receiver, 'update'))))).toEqual(['work_notes']);
     const r = json(buildServicenowPayload(input('servicenow', receiver, 'resolve', { moment: 'status-closed' })));
     expect(r).toMatchObject({ state: '6', close_code: 'Solved (Permanently)' });
-    expect(r.close_notes).toContain('closed as TruePositive');
+    expect(r.close_notes).toContain('closed as true positive');
     expect(r.work_notes).toContain('Status changed from Active to Closed');
   });
 });
@@ -290,6 +291,20 @@ describe('pagerduty', () => {
     expect(e.payload.summary).toContain('Owner changed from Defender Experts to Customer');
     const low = json(buildPagerdutyPayload(input('pagerduty', receiver, 'create', { step: { incident: makeIncident({ severity: 'Low' }) } })));
     expect(low.payload.severity).toBe('warning');
+  });
+
+  it('names every change in the summary and writes classification and determination in words', () => {
+    const incident = makeIncident({ status: 'Closed', classification: 'BenignPositive', determination: 'notMalicious' });
+    const changes = [
+      { kind: 'status' as const, from: 'Active', to: 'Closed', id: 's' },
+      { kind: 'classification' as const, from: null, to: 'BenignPositive', id: 'c' },
+    ];
+    const e = json(buildPagerdutyPayload(input('pagerduty', receiver, 'create', { moment: 'status-closed', step: { incident, changes } })));
+    expect(e.payload.summary).toContain('Status changed from Active to Closed; classified as benign positive');
+    expect(e.payload.summary).not.toMatch(/more\)/);
+    expect(e.payload.custom_details).toMatchObject({ classification: 'benign positive', determination: 'not malicious' });
+    expect(e.payload.custom_details.changes.map((c: { summary: string }) => c.summary)).toEqual(['Status changed from Active to Closed', 'Classified as benign positive']);
+    expect(e.payload.summary).not.toMatch(/BenignPositive|notMalicious/);
   });
 
   it('acknowledges when Defender Experts take the incident, triggers again when it comes back to the customer', () => {

@@ -1,4 +1,9 @@
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { loadKit } from '../../functions/config/load.js';
 import { crossCheck, parseExclusionsFile, parsePlaybookFile, parseReceiversFile, type KitConfig } from '../../functions/core/config.js';
 import type { KitError } from '../../functions/core/errors.js';
 
@@ -125,5 +130,54 @@ describe('cross-file checks', () => {
     expect(problems.some((p) => p.startsWith('playbooks/p.yaml:6:13 receiver "soc-teams" is a teams receiver; ticket steps need'))).toBe(true);
     expect(problems.some((p) => p.startsWith('playbooks/p.yaml:7:13 receiver "soc-jira" is a jira ticket receiver'))).toBe(true);
     expect(problems).toContainEqual(expect.stringMatching(/^playbooks\/receivers\.yaml:4:3 receiver "soc-snow": the servicenow connector can only write to the outbox/));
+  });
+});
+
+describe('loadKit: templates', () => {
+  const shipped = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'playbooks');
+
+  async function kitWith(edit: (dir: string) => Promise<void>) {
+    const dir = await mkdtemp(join(tmpdir(), 'spk-templates-'));
+    await cp(shipped, dir, { recursive: true });
+    await edit(dir);
+    return { dir, kit: await loadKit(dir, { cwd: dir }) };
+  }
+
+  it('reports an invalid JSON Teams template once, at the template line and column', async () => {
+    const { dir, kit } = await kitWith(async (d) => {
+      const f = join(d, 'templates', 'teams', 'incident-change.hbs');
+      await writeFile(f, (await readFile(f, 'utf8')).replace('"version": "1.5",', '"version": "1.5"'));
+    });
+    try {
+      const lines = kit.problems.map((p) => p.format());
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(/^templates\/teams\/incident-change\.hbs:10:3 part "card" is not valid JSON: expected "," or "\}"/);
+      expect(kit.templates).toBeNull();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('reports every unknown field with a did-you-mean, in templates and partials', async () => {
+    const { dir, kit } = await kitWith(async (d) => {
+      const f = join(d, 'templates', 'pagerduty', 'ticket.hbs');
+      await writeFile(f, (await readFile(f, 'utf8')).replace('{{truncate incident.title 300}}', '{{truncate incident.titel 300}}'));
+      const p = join(d, 'templates', 'partials', 'footer-text.hbs');
+      await writeFile(p, (await readFile(p, 'utf8')).replace('{{playbook}}', '{{playbok}}'));
+    });
+    try {
+      const lines = kit.problems.map((p) => p.format());
+      expect(lines).toContainEqual(expect.stringMatching(/^templates\/pagerduty\/ticket\.hbs:3:\d+ unknown field incident\.titel — did you mean incident\.title\?$/));
+      expect(lines).toContainEqual(expect.stringMatching(/^templates\/partials\/footer-text\.hbs:1:\d+ unknown field playbok — did you mean playbook\?$/));
+      expect(lines).toHaveLength(2);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('loads the shipped playbooks without a problem', async () => {
+    const kit = await loadKit(shipped, { cwd: shipped });
+    expect(kit.problems.map((p) => p.format())).toEqual([]);
+    expect(kit.templates).not.toBeNull();
   });
 });

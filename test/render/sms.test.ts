@@ -97,4 +97,34 @@ describe('truncateSms', () => {
     expect(r.text.length).toBeLessThanOrEqual(1600);
     expect(r.truncated).toBe(true);
   });
+
+  const SENTINEL =
+    'https://portal.azure.com/#asset/Microsoft_Azure_Security_Insights/Incident/subscriptions/d0cfe6b2-9ac0-4464-9919-dccaee2e48c0/resourceGroups/rg-sentinel/providers/Microsoft.OperationalInsights/workspaces/law-sentinel/providers/Microsoft.SecurityInsights/Incidents/0b7d0c1e-3104-4c7d-9e10-2b4f6a8c3104';
+  const LINE = 'Sentinel Medium incident 3104: Status changed from Active to Closed. Closed as benign positive.\nImpossible travel: sign-ins from two countries within 20 minutes\n';
+
+  it('never cuts inside a link: it shortens the other text first', () => {
+    const r = truncateSms(`${LINE}${SENTINEL}`, { maxSegments: 3 });
+    expect(r.segments).toBeLessThanOrEqual(3);
+    expect(r.text.endsWith(`\n${SENTINEL}`)).toBe(true);
+    expect(r.text).toMatch(/\.\.\.\n/);
+  });
+
+  it('drops a link whole when even short text would not leave room for it', () => {
+    for (const maxSegments of [1, 2]) {
+      const r = truncateSms(`${LINE}${SENTINEL}`, { maxSegments });
+      expect(r.segments).toBeLessThanOrEqual(maxSegments);
+      expect(r.text).not.toContain('https://');
+      expect(r.text).toContain('Sentinel Medium incident 3104');
+    }
+  });
+
+  it('keeps a short link whole after the cut text, wherever the cut falls', () => {
+    const url = 'https://security.microsoft.com/incidents/3101';
+    for (let n = 100; n < 400; n += 7) {
+      const r = truncateSms(`${'x'.repeat(n)} ${url} tail ${'y'.repeat(n)}`, { maxSegments: 1 });
+      expect(r.segments).toBe(1);
+      for (const link of r.text.match(/https?:\/\/\S+/g) ?? []) expect(link).toBe(url);
+      expect(r.text).toContain(url);
+    }
+  });
 });

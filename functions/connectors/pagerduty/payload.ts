@@ -8,6 +8,8 @@ import { createHash } from 'node:crypto';
 import type { ReceiverOf } from '../../core/config-schema.js';
 import { KitError } from '../../core/errors.js';
 import { CUSTOMER, DEFENDER_EXPERTS, type Incident, type Severity } from '../../core/model.js';
+import { describeChange } from '../../render/context.js';
+import { humanWords } from '../../render/words.js';
 import type { OutboundPayload, PayloadBuilder } from '../types.js';
 import { limitField, truncate } from '../truncate.js';
 
@@ -59,14 +61,15 @@ function customDetails(input: Parameters<PayloadBuilder>[0], descriptionChars: n
     severity: incident.severity,
     status: incident.status,
     owner: incident.owner.assignedTo,
-    classification: incident.classification,
-    determination: incident.determination,
+    // responders read custom_details in the PagerDuty UI: words, not API names
+    classification: incident.classification === null ? null : humanWords(incident.classification),
+    determination: incident.determination === null ? null : humanWords(incident.determination),
     tags: incident.tags,
     alerts: incident.alerts.count,
     alert_titles: incident.alerts.titles.slice(0, 20),
     devices: incident.devices.slice(0, 50).map((d) => d.name),
     users: incident.users.slice(0, 50).map((u) => u.userPrincipalName ?? u.name),
-    changes: input.step.changes.map((c) => ({ kind: c.kind, from: c.from, to: c.to })),
+    changes: input.step.changes.map((c) => ({ kind: c.kind, from: c.from, to: c.to, summary: describeChange(c) })),
     manual_action_required: input.step.guidanceOnly,
     exclusion_matches: input.step.exclusionMatches,
     playbook: input.step.playbook,
