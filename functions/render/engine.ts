@@ -396,7 +396,6 @@ export function compileTemplatesReport(files: TemplateFile[], options: TemplateC
       partialSources.delete(name);
     }
   }
-  const partialsBroken = problems.length > 0;
 
   const sound: typeof templateSources = [];
   for (const t of templateSources) {
@@ -458,24 +457,23 @@ export function compileTemplatesReport(files: TemplateFile[], options: TemplateC
 
   // A JSON part is tried with made-up steps now, so a template that can write invalid JSON is
   // named once, at its own line, rather than once per delivery at an offset in the output.
-  if (!partialsBroken) {
-    for (const tpl of templates.values()) {
-      if (fieldProblems.has(tpl.file)) continue;
-      for (const spec of partTable(tpl.kind)) {
-        if (spec.format !== 'json') continue;
-        for (const { step, options: renderOptions } of probeSteps(tpl.kind, tpl.name)) {
-          const context = buildContext(step, renderOptions);
-          let out: string;
-          try {
-            out = renderRaw(tpl, spec, context, allowedLinksOf(context));
-          } catch {
-            break; // a render error, not a JSON one: reported where it happens
-          }
-          const fault = findJsonFault(out);
-          if (fault) {
-            problems.push(jsonProblem(tpl, spec, context, allowedLinksOf(context), fault));
-            break;
-          }
+  // (a template whose partial is broken fails to render here and is skipped: the partial is reported)
+  for (const tpl of templates.values()) {
+    if (fieldProblems.has(tpl.file)) continue;
+    for (const spec of partTable(tpl.kind)) {
+      if (spec.format !== 'json') continue;
+      for (const { step, options: renderOptions } of probeSteps(tpl.kind, tpl.name)) {
+        const context = buildContext(step, renderOptions);
+        let out: string;
+        try {
+          out = renderRaw(tpl, spec, context, allowedLinksOf(context));
+        } catch {
+          break; // a render error, not a JSON one: reported where it happens
+        }
+        const fault = findJsonFault(out);
+        if (fault) {
+          problems.push(jsonProblem(tpl, spec, context, allowedLinksOf(context), fault));
+          break;
         }
       }
     }

@@ -124,6 +124,20 @@ describe('renderStep', () => {
     expect(report.problems).toHaveLength(1);
   });
 
+  it('reports every broken template of a folder at once, each once', () => {
+    const report = compileTemplatesReport([
+      { path: 'email/broken.hbs', source: '{{#*inline "subject"}}\nHello {{incident.title\n{{/inline}}' },
+      { path: 'slack/x.hbs', source: '{{#*inline "message"}}{"text": "x",}{{/inline}}' },
+      { path: 'teams/y.hbs', source: '{{#*inline "card"}}{"type": "AdaptiveCard" "version": "1.5"}{{/inline}}' },
+    ]);
+    expect(report.set).toBeNull();
+    expect(report.problems.map((p) => p.format())).toEqual([
+      expect.stringMatching(/^templates\/email\/broken\.hbs:2:\d+ syntax error/),
+      expect.stringMatching(/^templates\/slack\/x\.hbs:1:36 part "message" is not valid JSON: a comma before "\}"/),
+      expect.stringMatching(/^templates\/teams\/y\.hbs:1:44 part "card" is not valid JSON: expected "," or "\}"/),
+    ]);
+  });
+
   it('locates invalid JSON that only some incidents produce, inside a block', () => {
     const source = [
       '{{#*inline "card"}}',
