@@ -305,6 +305,8 @@ describe('pagerduty', () => {
     expect(e.payload.custom_details).toMatchObject({ classification: 'benign positive', determination: 'not malicious' });
     expect(e.payload.custom_details.changes.map((c: { summary: string }) => c.summary)).toEqual(['Status changed from Active to Closed', 'Classified as benign positive']);
     expect(e.payload.summary).not.toMatch(/BenignPositive|notMalicious/);
+    const guided = json(buildPagerdutyPayload(input('pagerduty', receiver, 'create', { step: { guidanceOnly: true, exclusionMatches: ['device:SRV-DC01.contoso.com (SRV-DC01)', 'device:SRV-DC01'] } })));
+    expect(guided.payload.custom_details.exclusion_matches).toEqual(['device:SRV-DC01.contoso.com (SRV-DC01)']);
   });
 
   it('acknowledges when Defender Experts take the incident, triggers again when it comes back to the customer', () => {

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import type { ReceiverOf } from '../../core/config-schema.js';
 import { KitError } from '../../core/errors.js';
 import { CUSTOMER, DEFENDER_EXPERTS, type Incident, type Severity } from '../../core/model.js';
-import { describeChange } from '../../render/context.js';
+import { describeChange, distinctExclusionMatches } from '../../render/context.js';
 import { humanWords } from '../../render/words.js';
 import type { OutboundPayload, PayloadBuilder } from '../types.js';
 import { limitField, truncate } from '../truncate.js';
@@ -71,7 +71,7 @@ function customDetails(input: Parameters<PayloadBuilder>[0], descriptionChars: n
     users: incident.users.slice(0, 50).map((u) => u.userPrincipalName ?? u.name),
     changes: input.step.changes.map((c) => ({ kind: c.kind, from: c.from, to: c.to, summary: describeChange(c) })),
     manual_action_required: input.step.guidanceOnly,
-    exclusion_matches: input.step.exclusionMatches,
+    exclusion_matches: distinctExclusionMatches(input.step.exclusionMatches),
     playbook: input.step.playbook,
     description: truncate(incident.description, descriptionChars, { unit: 'runes' }).value,
   };
