@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { loadKitOrThrow } from '../config/load.js';
-import { endpointOf, type KitConfig } from '../core/config.js';
+import { deliversLive, type KitConfig } from '../core/config.js';
 import type { DeliveryStep } from '../core/delivery.js';
 import { detectChanges, changeSummary } from '../core/detect-changes.js';
 import { KitError } from '../core/errors.js';
@@ -75,7 +75,7 @@ const stepPlaybooks = (s: DeliveryStep) => s.playbook.split('+');
 
 function target(config: KitConfig, s: DeliveryStep): 'live' | 'outbox' {
   const receiver = config.receivers[s.receiver];
-  return receiver && endpointOf(receiver) ? 'live' : 'outbox';
+  return receiver && deliversLive(receiver) ? 'live' : 'outbox';
 }
 
 /** one planned step as a line: what, to whom, through which template, for which playbooks */

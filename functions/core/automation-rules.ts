@@ -134,16 +134,8 @@ export interface RuleEvaluation {
   trace: string[];
 }
 
-export interface KitVerdict {
-  /** true when the kit's dispatch finds a new change in this run; false when it drops the run */
-  handled: boolean;
-  reason: string;
-}
-
 export interface RuleReport extends RuleEvaluation {
   rule: AutomationRuleDefinition;
-  /** only for rules that fire */
-  kit: KitVerdict | null;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -390,12 +382,7 @@ function compare(op: ConditionOperator, actual: readonly string[], expected: rea
 
 const quoted = (xs: readonly string[]) => (xs.length ? xs.map((x) => JSON.stringify(x)).join(', ') : '(none)');
 
-interface Scope {
-  /** kit view: tag conditions see only the tags this update added */
-  labelsAddedOnly: boolean;
-}
-
-function propertyValues(name: RuleProperty, input: RuleEvaluationInput, scope: Scope): string[] | null {
+function propertyValues(name: RuleProperty, input: RuleEvaluationInput): string[] | null {
   const i = input.incident;
   const one = (v: string | null) => (v === null ? [] : [v]);
   switch (name) {
@@ -408,7 +395,7 @@ function propertyValues(name: RuleProperty, input: RuleEvaluationInput, scope: S
     case 'IncidentStatus':
       return one(i.status);
     case 'IncidentLabel':
-      return scope.labelsAddedOnly ? input.labelsAdded : i.labels;
+      return i.labels;
     case 'IncidentTactics':
       return i.tactics;
     case 'IncidentProviderName':
@@ -447,7 +434,7 @@ function previousOf(name: ChangeableProperty, input: RuleEvaluationInput): strin
   return p.owner;
 }
 
-function evalCondition(c: AutomationRuleCondition, input: RuleEvaluationInput, scope: Scope, depth: number, trace: string[]): boolean {
+function evalCondition(c: AutomationRuleCondition, input: RuleEvaluationInput, depth: number, trace: string[]): boolean {
   const pad = '  '.repeat(depth);
   const note = (ok: boolean, text: string) => {
     trace.push(`${pad}${ok ? '✓' : '✗'} ${text}`);
@@ -456,13 +443,12 @@ function evalCondition(c: AutomationRuleCondition, input: RuleEvaluationInput, s
   switch (c.conditionType) {
     case 'Property': {
       const { propertyName, operator: op, propertyValues: expected } = c.conditionProperties;
-      const actual = propertyValues(propertyName, input, scope);
+      const actual = propertyValues(propertyName, input);
       if (actual === null) return note(false, `${propertyName}: not evaluated offline (entity and custom-detail properties); treated as not matching`);
       const ok = compare(op, actual, expected);
-      const label = propertyName === 'IncidentLabel' && scope.labelsAddedOnly ? 'IncidentLabel (added by this update)' : propertyName;
-      const is =
+            const is =
         actual.length === 0 && propertyName === 'IncidentUpdatedBySource' ? 'unknown (the event has no _updatedBySource)' : `is ${quoted(actual)}`;
-      return note(ok, `${label} ${op} ${quoted(expected)}: ${is}`);
+      return note(ok, `${propertyName} ${op} ${quoted(expected)}: ${is}`);
     }
     case 'PropertyChanged': {
       const { propertyName, changeType, operator: op, propertyValues: expected } = c.conditionProperties;
@@ -494,7 +480,7 @@ function evalCondition(c: AutomationRuleCondition, input: RuleEvaluationInput, s
       const { operator: op, innerConditions } = c.conditionProperties;
       const header = trace.length;
       trace.push('');
-      const results = innerConditions.map((inner) => evalCondition(inner, input, scope, depth + 1, trace));
+      const results = innerConditions.map((inner) => evalCondition(inner, input, depth + 1, trace));
       const ok = op === 'And' ? results.every(Boolean) : results.some(Boolean);
       trace[header] = `${pad}${ok ? '✓' : '✗'} ${op} of ${innerConditions.length} conditions`;
       return ok;
@@ -502,7 +488,7 @@ function evalCondition(c: AutomationRuleCondition, input: RuleEvaluationInput, s
   }
 }
 
-function evaluate(rule: AutomationRuleDefinition, input: RuleEvaluationInput, scope: Scope): RuleEvaluation {
+function evaluate(rule: AutomationRuleDefinition, input: RuleEvaluationInput): RuleEvaluation {
   const trace: string[] = [];
   const t = rule.triggeringLogic;
   if (!t.isEnabled) return { fires: false, trace: ['✗ rule is disabled (isEnabled: false)'] };
@@ -516,7 +502,7 @@ function evaluate(rule: AutomationRuleDefinition, input: RuleEvaluationInput, sc
   let fires = true;
   for (const c of t.conditions) {
     // every condition is evaluated, not short-circuited, so the trace explains all of them
-    if (!evalCondition(c, input, scope, 0, trace)) fires = false;
+    if (!evalCondition(c, input, 0, trace)) fires = false;
   }
   if (t.conditions.length === 0) trace.push('✓ no conditions');
   return { fires, trace };
@@ -524,57 +510,15 @@ function evaluate(rule: AutomationRuleDefinition, input: RuleEvaluationInput, sc
 
 /** Would Sentinel run this rule for this event? The trace says why, condition by condition. */
 export function evaluateRule(rule: AutomationRuleDefinition, update: RuleEvaluationInput): RuleEvaluation {
-  return evaluate(rule, update, { labelsAddedOnly: false });
+  return evaluate(rule, update);
 }
 
-function labelValues(conditions: readonly AutomationRuleCondition[]): string[] {
-  const out: string[] = [];
-  for (const c of conditions) {
-    if (c.conditionType === 'Property' && c.conditionProperties.propertyName === 'IncidentLabel' && !NEGATED[c.conditionProperties.operator]) {
-      out.push(...c.conditionProperties.propertyValues);
-    } else if (c.conditionType === 'Boolean') {
-      out.push(...labelValues(c.conditionProperties.innerConditions));
-    }
-  }
-  return out;
-}
-
-/** The changes the kit's dispatch reads from this event's incidentUpdates. */
-export function kitChanges(update: RuleEvaluationInput): string[] {
-  const changed = (f: string) => update.updatedFields.some((x) => lower(x) === lower(f));
-  const out: string[] = [];
-  if (changed('Owner')) out.push(`owner → ${update.incident.owner.assignedTo ?? update.incident.owner.userPrincipalName ?? 'unassigned'}`);
-  if (changed('Status')) out.push(`status → ${update.incident.status ?? 'unknown'}`);
-  if (changed('Severity')) out.push(`severity → ${update.incident.severity ?? 'unknown'}`);
-  for (const tag of update.labelsAdded) out.push(`tag added: ${tag}`);
-  return out;
-}
-
-/**
- * What the kit does with a run this rule started. A tag condition looks at every tag the incident has,
- * but the kit reacts to tags this update added (incidentUpdates.labels): when the rule fires only because
- * of a tag that was already there — the "Awaiting Customer Action" re-fire — the kit finds no new change
- * and drops the run, so nobody is notified twice.
- */
-export function kitVerdict(rule: AutomationRuleDefinition, update: RuleEvaluationInput): KitVerdict {
-  const strict = evaluate(rule, update, { labelsAddedOnly: true });
-  const changes = kitChanges(update);
-  if (strict.fires) {
-    return { handled: true, reason: `kit: new change → dispatched (${changes.length ? changes.join('; ') : 'no field change recorded'})` };
-  }
-  const tags = labelValues(rule.triggeringLogic.conditions);
-  const stale = tags.filter((t) => !update.labelsAdded.some((a) => lower(a) === lower(t)));
-  const which = stale.some((t) => lower(t) === lower(AWAITING_CUSTOMER_ACTION)) ? AWAITING_CUSTOMER_ACTION : (stale[0] ?? 'the matched tag');
-  const added = update.labelsAdded.length ? `this update added ${quoted(update.labelsAdded)}` : 'this update added no tag';
-  return { handled: false, reason: `kit: no new change → dropped ("${which}" was already on the incident; ${added})` };
-}
-
-/** Every rule, in Sentinel's run order (order, then name), with whether it fires and what the kit does. */
+/** Every rule, in Sentinel's run order (order, then name), with whether it fires (what the kit then does is planEvent's to say). */
 export function evaluateRules(rules: readonly AutomationRuleDefinition[], update: RuleEvaluationInput): RuleReport[] {
   return [...rules]
     .sort((a, b) => a.order - b.order || a.name.localeCompare(b.name))
     .map((rule) => {
       const r = evaluateRule(rule, update);
-      return { rule, fires: r.fires, trace: r.trace, kit: r.fires ? kitVerdict(rule, update) : null };
+      return { rule, fires: r.fires, trace: r.trace };
     });
 }
