@@ -13,7 +13,7 @@ import { parseRuleFile } from './rules-test.js';
 export async function validateCommand(argv: string[], io: CliIo): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: { config: { type: 'string', default: 'playbooks' }, rules: { type: 'string', default: 'rules' }, deploy: { type: 'boolean', default: false }, help: { type: 'boolean', default: false } },
+    options: { config: { type: 'string', default: 'playbooks' }, rules: { type: 'string', default: 'rules' }, deploy: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
     strict: true,
   });
   if (values.help) {
@@ -26,7 +26,7 @@ export async function validateCommand(argv: string[], io: CliIo): Promise<number
         '  --rules DIR    automation rules folder (default: rules)',
         '  --deploy       also check what only matters in the Function App: every receiver has an endpoint or is',
         '                 marked dryRun: true (npm run package runs this and refuses a config that fails it)',
-        'exit: 0 valid, 1 problems found (each printed as file:line:col message)',
+        'exit: 0 valid, 1 problems found (each printed as file:line:col message), 64 usage error',
       ].join('\n'),
     );
     return 0;
@@ -59,9 +59,11 @@ export async function validateCommand(argv: string[], io: CliIo): Promise<number
     }
   }
 
-  for (const p of problems) io.stderr(p.format());
-  if (problems.length > 0) {
-    io.stderr(`${problems.length} problem(s)`);
+  // one template fault shows up once per seed moment that renders it: report each distinct problem once
+  const distinct = [...new Map(problems.map((p) => [p.format(), p])).values()];
+  for (const p of distinct) io.stderr(p.format());
+  if (distinct.length > 0) {
+    io.stderr(`${distinct.length} problem(s)`);
     return 1;
   }
   io.stdout(`valid: ${kit.config.playbooks.length} playbooks, ${Object.keys(kit.config.receivers).length} receivers, ${ruleFiles.length} automation rules`);

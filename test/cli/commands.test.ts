@@ -55,6 +55,38 @@ describe('spk validate', () => {
     expect(r.stderr).toMatch(/rules\/status-active\.yaml:\d+:\d+ triggeringLogic\.conditions\.0\.conditionType: /);
   });
 
+  it('reports a template fault that every seed moment renders once, not once per moment', async () => {
+    const dir = await configCopy();
+    const file = join(dir, 'templates', 'teams', 'incident-change.hbs');
+    const { readFile } = await import('node:fs/promises');
+    const source = await readFile(file, 'utf8');
+    expect(source).toContain('"url": "{{link incidentUrl}}"');
+    await writeFile(file, source.replace('"url": "{{link incidentUrl}}"', '"url": "{{incident.title}}"'));
+    const r = await spk(['validate', '--config', dir]);
+    expect(r.code).toBe(1);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines.filter((l) => l.includes('incident text cannot be a URL'))).toHaveLength(1);
+    expect(lines.at(-1)).toBe('1 problem(s)');
+  });
+
+  it('--deploy refuses receivers that would only write to the outbox in the Function App, and accepts them marked dryRun', async () => {
+    const plain = await spk(['validate']);
+    expect(plain.code).toBe(0);
+    const r = await spk(['validate', '--deploy']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^playbooks\/receivers\.yaml:\d+:\d+ receiver "soc-jira" has no endpoint: .*give it an endpoint \(baseUrl\) or mark it dryRun: true$/m);
+    expect(r.stderr).toMatch(/receiver "soc-pagerduty" has no endpoint: .*no live pagerduty connector/);
+    expect(r.stderr.trim().split('\n').at(-1)).toBe('11 problem(s)');
+
+    const dir = await configCopy();
+    const { readFile } = await import('node:fs/promises');
+    const receivers = join(dir, 'receivers.yaml');
+    await writeFile(receivers, (await readFile(receivers, 'utf8')).replace(/^( {4})kind: (\w+)$/gm, '$1kind: $2\n$1dryRun: true'));
+    const marked = await spk(['validate', '--deploy', '--config', dir]);
+    expect(marked.stderr).toBe('');
+    expect(marked.code).toBe(0);
+  });
+
   it('reports a template syntax error with its location', async () => {
     const dir = await configCopy();
     await writeFile(join(dir, 'templates', 'slack', 'incident-change.hbs'), '{{#*inline "message"}}\n{"text": "{{#if incident.title}}oops"}\n{{/inline}}\n');
