@@ -87,7 +87,7 @@ export const smsReceiver = z
     to: z.array(e164).min(1).max(100),
     from: e164.optional(),
     provider: z.enum(['acs', 'twilio']).default('acs'),
-    maxSegments: z.number().int().min(1).max(10).default(3).describe('Billed segments one SMS may take (GSM-7: 153 characters each when split, UCS-2: 67); longer text is cut.'),
+    maxSegments: z.number().int().min(1).max(10).default(2).describe('Billed segments one SMS may take (GSM-7: 153 characters each when split, UCS-2: 67); longer text is cut.'),
     acsEndpoint: httpsUrl.optional(),
     twilioAccountSid: secretRef.optional(),
     twilioAuthToken: secretRef.optional(),

@@ -20,7 +20,8 @@ export const UCS2_SINGLE = 70;
 export const UCS2_PART = 67;
 /** Twilio refuses a longer Body */
 export const SMS_MAX_CHARS = 1600;
-export const SMS_DEFAULT_MAX_SEGMENTS = 3;
+// 2, not more: the shipped template is written for 1, and a page that arrives in 3+ parts is read out of order
+export const SMS_DEFAULT_MAX_SEGMENTS = 2;
 
 const TRANSLITERATE: Record<string, string> = {
   '\u2018': "'",

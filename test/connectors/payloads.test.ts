@@ -161,12 +161,12 @@ describe('slack', () => {
 });
 
 describe('sms', () => {
-  it('is the normalised text, at most 3 segments by default', () => {
+  it('is the normalised text, at most 2 segments by default', () => {
     const rendered: RenderedMessage = { kind: 'sms', template: 'x', parts: { text: `“Long” ${'word '.repeat(300)} 😀` } };
     const p = buildSmsPayload(input('sms', { kind: 'sms', to: ['+14255550123'] }, 'send', { rendered }));
     expect(p.format).toBe('sms.txt');
     expect(p.truncated).toEqual(['text']);
-    expect(smsSegments(p.body)).toBe(3);
+    expect(smsSegments(p.body)).toBe(2);
     expect(p.body).toContain('"Long"');
   });
 

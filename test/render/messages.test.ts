@@ -244,11 +244,11 @@ describe('the shipped SMS', () => {
     }
   });
 
-  it('a title GSM-7 cannot spell goes as UCS-2 within the receiver budget, the link whole', () => {
+  it('a title GSM-7 cannot spell goes as UCS-2, still in 2 segments at most, the link whole', () => {
     const incident = makeIncident({ title: 'Подозрительная активность на контроллере домена '.repeat(5) });
     const body = smsBody(seedStep('sms', 'awaiting-customer-action', { incident, changes: HANDBACK, guidanceOnly: true, exclusionMatches: ['device:X'] }));
     expect(smsEncoding(body)).toBe('UCS-2');
-    expect(smsSegments(body)).toBeLessThanOrEqual(3);
+    expect(smsSegments(body)).toBeLessThanOrEqual(2);
     expect(body).toContain('https://security.microsoft.com/incidents/12345');
   });
 });
