@@ -22,6 +22,7 @@ async function azureHarness(): Promise<StateHarness> {
       leaseNow += ms;
     },
     leaseNow: () => leaseNow,
+    queueNow: () => Date.now(),
     async sendRaw(text) {
       await raw.sendMessage(text);
     },

@@ -15,6 +15,7 @@ function memoryHarness(): StateHarness {
       now += ms;
     },
     leaseNow: () => now,
+    queueNow: () => now,
     sendRaw: (text) => stores.queue.sendRaw(text),
   };
 }
