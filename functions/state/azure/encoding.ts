@@ -23,7 +23,9 @@ export const MAX_VISIBILITY_SECONDS = 7 * 24 * 60 * 60;
  *   six-character escape, text can take up to six times its stored size on the wire.
  *
  * So a JSON value must fit `MAX_CHUNKS` properties of `CHUNK_CHARS` code units (Azure) *and* its
- * escaped form, as it appears inside the entity body, must fit `MAX_JSON_WIRE_CHARS` (Azurite).
+ * escaped form, as it appears inside the entity body (a JSON string, so its own quotes and backslashes
+ * double too), must fit `MAX_JSON_WIRE_CHARS` (Azurite). The in-memory adapter checks both, so what a
+ * test or `--memory` run stores would fit either service.
  */
 /** A Table string property holds 64 KiB of UTF-16, i.e. 32 Ki code units; stay a little under. */
 export const CHUNK_CHARS = 32_000;
