@@ -166,12 +166,12 @@ function viewCss(receivers: string[], incidents: IncidentGroup[]): string {
   receivers.forEach((_, i) => {
     const on = `body:has(#for-${i}:target)`;
     rules.push(`${on} .card:not(.r-${i}),${on} .moment:not(:has(.r-${i})),${on} .incident:not(:has(.r-${i})),${on} .banner-all{display:none}`);
-    rules.push(`${on} .banner-r-${i}{display:block}${on} .views a[href="#for-${i}"]{background:#6264a7;color:#fff}`);
+    rules.push(`${on} .banner-r-${i}{display:block}${on} .views a[href="#for-${i}"]{background:#6264a7;color:#fff}${on} .views a[href="#for-${i}"] .n{color:#e6e7ff}`);
   });
   incidents.forEach((_, i) => {
     const on = `body:has(#incident-${i}:target)`;
     rules.push(`${on} .incident:not(.i-${i}),${on} .banner-all{display:none}`);
-    rules.push(`${on} .banner-i-${i}{display:block}${on} .views a[href="#incident-${i}"]{background:#6264a7;color:#fff}`);
+    rules.push(`${on} .banner-i-${i}{display:block}${on} .views a[href="#incident-${i}"]{background:#6264a7;color:#fff}${on} .views a[href="#incident-${i}"] .n{color:#e6e7ff}`);
   });
   return rules.join('\n');
 }
