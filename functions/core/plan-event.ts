@@ -13,6 +13,7 @@ import { detectChanges } from './detect-changes.js';
 import { matchPlaybooks, type PlaybookMatch } from './match.js';
 import type { Change, Incident, IncidentEvent, Snapshot } from './model.js';
 import { boundIncident, planSteps, SNAPSHOT_LIMITS } from './plan.js';
+import { fitsTableEntity } from './storage-budget.js';
 
 export interface EventPlan {
   /** the event as the kit keeps and diffs it (SNAPSHOT_LIMITS applied) */
@@ -78,11 +79,19 @@ function involvedSoFar(prev: Snapshot | null, observed: Incident): Involved {
   };
 }
 
-/** Snapshots must stay storable whatever happened to the incident: trim what is convenience, then history. */
+/**
+ * Snapshots must stay storable whatever happened to the incident: trim what is convenience, then history.
+ * Both counts matter: the stored length, and the escaped request body (non-ASCII text is six times longer
+ * there), or an all-CJK incident would plan fine and then be refused by every snapshot write.
+ */
 const SNAPSHOT_BUDGET_CHARS = 400_000;
+const fits = (s: Snapshot) => {
+  const json = JSON.stringify(s);
+  return json.length <= SNAPSHOT_BUDGET_CHARS && fitsTableEntity(json);
+};
 export function fitSnapshot(snapshot: Snapshot): Snapshot {
   let s = snapshot;
-  for (let round = 0; JSON.stringify(s).length > SNAPSHOT_BUDGET_CHARS && round < 6; round++) {
+  for (let round = 0; !fits(s) && round < 6; round++) {
     const keep = Math.max(1, Math.floor(MAX_INVOLVED / 2 ** (round + 1)));
     const occurrences = Object.entries(s.occurrences);
     // tag churn grows the counters: forget the oldest tag counters first, never owner/status ones

@@ -25,6 +25,31 @@ describe('ingest', () => {
     expect(outcomes).toHaveLength(11);
   });
 
+  it('keeps the snapshot storable when every field is non-ASCII at its limit (six times longer escaped on the wire)', async () => {
+    const stores = createMemoryStores();
+    const h = await harness(stores);
+    const lines = (await sampleLines()) as Json[];
+    const body = clone(lines[0]!);
+    const cjk = (i: number, n: number) => `${i}${'漢字テキスト監視'.repeat(n)}`;
+    const p = body.object.properties;
+    p.title = cjk(0, 1_000);
+    p.description = cjk(0, 5_000);
+    p.labels = Array.from({ length: 150 }, (_, i) => ({ labelName: cjk(i, 40), labelType: 'User' }));
+    p.relatedEntities = [
+      ...Array.from({ length: 400 }, (_, i) => ({ kind: 'Host', properties: { hostName: cjk(i, 40) } })),
+      ...Array.from({ length: 400 }, (_, i) => ({ kind: 'Account', properties: { friendlyName: cjk(i, 40), accountName: `u${i}` } })),
+      ...Array.from({ length: 400 }, (_, i) => ({ kind: 'SecurityGroup', properties: { friendlyName: cjk(i, 40) } })),
+    ];
+    const r = await ingest(body, h.runtime.ingestDeps);
+    expect(r.steps.length).toBeGreaterThan(0);
+    // the memory store refuses what Azure or Azurite would (stored length and escaped body): it was stored
+    const stored = await stores.snapshots.get('3101');
+    expect(stored).not.toBeNull();
+    expect(stored!.snapshot.involved!.devices.length).toBeGreaterThan(0);
+    const next = await ingest(lines[4], h.runtime.ingestDeps);
+    expect(next.changes.map((c) => c.kind)).toContain('owner');
+  });
+
   it('keeps the snapshot storable after an event with thousands of labels, and later events still work', async () => {
     const stores = createMemoryStores();
     const h = await harness(stores);
