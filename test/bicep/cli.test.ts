@@ -1,6 +1,11 @@
 /**
  * The real Bicep CLI on every template: lint and build must be free of diagnostics (warnings included),
  * and the committed bicep/azuredeploy.json must be what main.bicep compiles to. No CLI is a failure, not a skip.
+ *
+ * Each CLI run is a fixture made in a hook, and the tests only read its result: a run is a cold .NET start
+ * plus a compile, several CPU-seconds that stretch without bound when the rest of the suite shares the two
+ * cores, so it belongs to setup (like fetching the CLI) rather than under a test's time limit. One run
+ * per question, none repeated: the build of every file also yields main.bicep's template.
  */
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { spawnSync } from 'node:child_process';
@@ -11,11 +16,28 @@ import { bicepCli, bicepDir, compiledTemplatePath, projectRoot, withoutGenerator
 
 const cli: BicepCli = await bicepCli();
 const files = cli.bicepFiles();
+type Run = Awaited<ReturnType<BicepCli['runBicep']>>;
 let version = '';
+let lint: Run;
+let build: Run;
+let buildParams: Run;
+const out = await mkdtemp(path.join(os.tmpdir(), 'spk-bicep-build-'));
 
 beforeAll(async () => {
-  // the first run may fetch the pinned CLI with dotnet restore (hookTimeout covers it)
+  // the first run may fetch the pinned CLI with dotnet restore
   version = (await cli.findBicep()).version;
+});
+beforeAll(async () => {
+  lint = await cli.lintAll(bicepDir);
+});
+beforeAll(async () => {
+  build = await cli.buildAll(out, bicepDir);
+});
+beforeAll(async () => {
+  buildParams = await cli.runBicep(['build-params', path.join(bicepDir, 'main.bicepparam'), '--stdout']);
+});
+afterAll(async () => {
+  await rm(out, { recursive: true, force: true });
 });
 
 describe('Bicep CLI', () => {
@@ -37,32 +59,26 @@ describe('Bicep CLI', () => {
     );
   });
 
-  it('lints every .bicep and .bicepparam file under bicep/ with no diagnostics', async () => {
-    const r = await cli.lintAll(bicepDir);
-    expect(r.diagnostics, r.stderr).toEqual([]);
-    expect(r.status, r.stderr).toBe(0);
+  it('lints every .bicep and .bicepparam file under bicep/ with no diagnostics', () => {
+    expect(lint.diagnostics, lint.stderr).toEqual([]);
+    expect(lint.status, lint.stderr).toBe(0);
   });
 
   it('builds every .bicep file, each module on its own too, with no diagnostics', async () => {
-    const out = await mkdtemp(path.join(os.tmpdir(), 'spk-bicep-build-'));
-    try {
-      const r = await cli.buildAll(out, bicepDir);
-      expect(r.diagnostics, r.stderr).toEqual([]);
-      expect(r.status, r.stderr).toBe(0);
-      const templates = files.filter((f) => f.endsWith('.bicep'));
-      expect(templates.length).toBeGreaterThanOrEqual(9);
-      for (const f of templates) {
-        const compiled = path.join(out, path.relative(bicepDir, f)).replace(/\.bicep$/, '.json');
-        const json = JSON.parse(await readFile(compiled, 'utf8')) as { $schema?: string };
-        expect(json.$schema, compiled).toMatch(/deploymentTemplate\.json#$/);
-      }
-    } finally {
-      await rm(out, { recursive: true, force: true });
+    expect(build.diagnostics, build.stderr).toEqual([]);
+    expect(build.status, build.stderr).toBe(0);
+    const templates = files.filter((f) => f.endsWith('.bicep'));
+    expect(templates.length).toBeGreaterThanOrEqual(9);
+    for (const f of templates) {
+      const compiled = path.join(out, path.relative(bicepDir, f)).replace(/\.bicep$/, '.json');
+      const json = JSON.parse(await readFile(compiled, 'utf8')) as { $schema?: string };
+      expect(json.$schema, compiled).toMatch(/deploymentTemplate\.json#$/);
     }
   });
 
   it('builds main.bicep with no diagnostics to the committed azuredeploy.json (ignoring metadata._generator)', async () => {
-    const fresh = JSON.parse(await cli.buildToString(path.join(bicepDir, 'main.bicep'))) as unknown;
+    expect(build.ok, build.stderr).toBe(true);
+    const fresh = JSON.parse(await readFile(path.join(out, 'main.json'), 'utf8')) as unknown;
     const committed = JSON.parse(await readFile(compiledTemplatePath, 'utf8')) as unknown;
     expect(
       withoutGenerator(committed),
@@ -70,10 +86,9 @@ describe('Bicep CLI', () => {
     ).toEqual(withoutGenerator(fresh));
   });
 
-  it('builds main.bicepparam into deployment parameters', async () => {
-    const r = await cli.runBicep(['build-params', path.join(bicepDir, 'main.bicepparam'), '--stdout']);
-    expect(r.ok, r.stderr).toBe(true);
-    const params = JSON.parse((JSON.parse(r.stdout) as { parametersJson: string }).parametersJson) as { parameters: Record<string, { value: unknown }> };
+  it('builds main.bicepparam into deployment parameters', () => {
+    expect(buildParams.ok, buildParams.stderr).toBe(true);
+    const params = JSON.parse((JSON.parse(buildParams.stdout) as { parametersJson: string }).parametersJson) as { parameters: Record<string, { value: unknown }> };
     expect(Object.keys(params.parameters)).toEqual(expect.arrayContaining(['workspaceName', 'sentinelAutomationPrincipalId', 'receiverSecrets']));
   });
 });
@@ -99,19 +114,33 @@ describe('without any Bicep CLI', () => {
 
 describe('the lint gate', () => {
   let dir = '';
+  let untypedDir = '';
+  let gate: Run;
+  let untyped: Run;
+  const untypedFile = () => path.join(untypedDir, 'untyped.bicep');
   beforeAll(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'spk-bicep-gate-'));
     await copyFile(path.join(bicepDir, 'bicepconfig.json'), path.join(dir, 'bicepconfig.json'));
-  });
-  afterAll(async () => {
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
-
-  it('reaches nested .bicep files and .bicepparam files, and makes default-warning linter rules errors', async () => {
     await mkdir(path.join(dir, 'modules'));
     await writeFile(path.join(dir, 'modules', 'unused.bicep'), "@description('Required. Never used.')\nparam unused string\n");
     await writeFile(path.join(dir, 'broken.bicepparam'), "using 'missing.bicep'\n");
-    const r = await cli.lintAll(dir);
+    // in a folder of its own, so the gate's pattern run sees only the two files it is about
+    untypedDir = await mkdtemp(path.join(os.tmpdir(), 'spk-bicep-untyped-'));
+    await copyFile(path.join(bicepDir, 'bicepconfig.json'), path.join(untypedDir, 'bicepconfig.json'));
+    await writeFile(untypedFile(), "@description('Required. Region.')\nparam location string\nresource r 'Microsoft.Example/unknowns@2020-01-01' = {\n  name: 'x'\n  location: location\n}\n");
+  });
+  beforeAll(async () => {
+    gate = await cli.lintAll(dir);
+  });
+  beforeAll(async () => {
+    untyped = await cli.runBicep(['lint', untypedFile()]);
+  });
+  afterAll(async () => {
+    for (const d of [dir, untypedDir]) if (d) await rm(d, { recursive: true, force: true });
+  });
+
+  it('reaches nested .bicep files and .bicepparam files, and makes default-warning linter rules errors', () => {
+    const r = gate;
     expect(r.ok).toBe(false);
     expect(r.diagnostics).toEqual(
       expect.arrayContaining([
@@ -121,10 +150,8 @@ describe('the lint gate', () => {
     );
   });
 
-  it('fails on compiler warnings too, which bicepconfig.json cannot raise', async () => {
-    const file = path.join(dir, 'untyped.bicep');
-    await writeFile(file, "@description('Required. Region.')\nparam location string\nresource r 'Microsoft.Example/unknowns@2020-01-01' = {\n  name: 'x'\n  location: location\n}\n");
-    const r = await cli.runBicep(['lint', file]);
+  it('fails on compiler warnings too, which bicepconfig.json cannot raise', () => {
+    const r = untyped;
     expect(r.ok).toBe(false);
     expect(r.diagnostics.map((d) => `${d.level} ${d.code}`)).toContain('Warning BCP081');
   });
