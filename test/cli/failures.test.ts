@@ -4,6 +4,7 @@ import { cp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { SimulateReport } from '../../functions/cli/simulate.js';
+import type { FailedDeliveryRecord } from '../../functions/connectors/outbox/outbox.js';
 import { spk, tempDir, REPO } from './cli-helpers.js';
 
 const UNSET = 'SPK_TEST_TEAMS_HOOK_NEVER_SET';
@@ -21,21 +22,10 @@ async function brokenTeams(): Promise<{ dir: string; config: string; events: str
   return { dir, config, events };
 }
 
-interface FailedRecord {
-  receiver: string;
-  channel: string;
-  incidentKey: string;
-  incidentNumber: number | null;
-  title: string | null;
-  idempotencyKey: string;
-  action: string;
-  error: string;
-  at: string;
-}
 
-async function failedRecords(outbox: string): Promise<FailedRecord[]> {
+async function failedRecords(outbox: string): Promise<FailedDeliveryRecord[]> {
   const names = (await readdir(join(outbox, 'soc-teams'))).filter((n) => n.endsWith('.failed.json')).sort();
-  return Promise.all(names.map(async (n) => JSON.parse(await readFile(join(outbox, 'soc-teams', n), 'utf8')) as FailedRecord));
+  return Promise.all(names.map(async (n) => JSON.parse(await readFile(join(outbox, 'soc-teams', n), 'utf8')) as FailedDeliveryRecord));
 }
 
 describe('spk simulate with a failing receiver', () => {

@@ -14,7 +14,7 @@ import { compileTemplates, renderStep, templateContext } from '../../functions/r
 import { smsEncoding, smsSegments } from '../../functions/render/sms.js';
 import type { RenderedMessage } from '../../functions/render/types.js';
 import { makeIncident } from '../fixtures/incident.js';
-import { TEMPLATES_DIR, loadShippedTemplates, seedStep } from './shipped.js';
+import { TEMPLATES_DIR, allText, loadShippedTemplates, seedStep } from './shipped.js';
 
 const set = compileTemplates(loadShippedTemplates());
 
@@ -22,23 +22,6 @@ function render(step: DeliveryStep): RenderedMessage {
   return renderStep(set, step, { receiverName: step.receiver, ticket: null, exclusionReason: 'Tier 0' });
 }
 
-/** every text a reader sees or hears, entities decoded */
-function allText(r: RenderedMessage): string {
-  const texts: string[] = [];
-  const collect = (v: unknown): void => {
-    if (typeof v === 'string') texts.push(v);
-    else if (Array.isArray(v)) v.forEach(collect);
-    else if (v && typeof v === 'object') Object.values(v).forEach(collect);
-  };
-  collect(r.parts);
-  return texts
-    .join('\n')
-    .replace(/&quot;/g, '"')
-    .replace(/&(#x27|apos);/g, "'")
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&amp;/g, '&');
-}
 
 const CLOSED = (): Incident =>
   makeIncident({

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { TICKET_KINDS, type ReceiverKind } from '../../functions/core/config-schema.js';
 import type { DeliveryStep } from '../../functions/core/delivery.js';
 import type { Change } from '../../functions/core/model.js';
-import type { TemplateFile } from '../../functions/render/types.js';
+import type { RenderedMessage, TemplateFile } from '../../functions/render/types.js';
 import { makeIncident, makeStep } from '../fixtures/incident.js';
 
 export const TEMPLATES_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'playbooks', 'templates');
@@ -72,4 +72,23 @@ export function seedStep(kind: ReceiverKind, moment: SeedMoment, overrides: Part
     incident: incidentAt(moment),
     ...overrides,
   });
+}
+
+/** every text a reader of this message sees or hears (all parts, or the named ones), JSON flattened, entities decoded */
+export function allText(r: RenderedMessage, parts?: string[]): string {
+  const texts: string[] = [];
+  const collect = (v: unknown): void => {
+    if (typeof v === 'string') texts.push(v);
+    else if (Array.isArray(v)) v.forEach(collect);
+    else if (v && typeof v === 'object') Object.values(v).forEach(collect);
+  };
+  for (const [name, value] of Object.entries(r.parts)) if (!parts || parts.includes(name)) collect(value);
+  // what a reader sees in HTML/XML parts: entities decoded
+  return texts
+    .join('\n')
+    .replace(/&quot;/g, '"')
+    .replace(/&(#x27|apos);/g, "'")
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
 }

@@ -7,7 +7,7 @@ import { NOTIFIER_KINDS, RECEIVER_KINDS, TICKET_KINDS, type ReceiverKind } from 
 import { compileTemplates, hasTemplate, listTemplates, partsFor, renderStep } from '../../functions/render/engine.js';
 import type { RenderedMessage } from '../../functions/render/types.js';
 import { parseXml, xmlShape } from './markup.js';
-import { SEED_MOMENTS, loadShippedTemplates, seedStep, type SeedMoment } from './shipped.js';
+import { SEED_MOMENTS, allText, loadShippedTemplates, seedStep, type SeedMoment } from './shipped.js';
 
 const set = compileTemplates(loadShippedTemplates());
 const REASON = 'Tier 0 assets are handled by the identity team';
@@ -17,24 +17,6 @@ function render(kind: ReceiverKind, moment: SeedMoment, guidance = false): Rende
   return renderStep(set, step, { receiverName: `soc-${kind}`, ticket: null, ...(guidance ? { exclusionReason: REASON } : {}) });
 }
 
-/** all text a reader of this message sees, JSON parts flattened */
-function allText(r: RenderedMessage, parts?: string[]): string {
-  const texts: string[] = [];
-  const collect = (v: unknown): void => {
-    if (typeof v === 'string') texts.push(v);
-    else if (Array.isArray(v)) v.forEach(collect);
-    else if (v && typeof v === 'object') Object.values(v).forEach(collect);
-  };
-  for (const [name, value] of Object.entries(r.parts)) if (!parts || parts.includes(name)) collect(value);
-  // what a reader sees in HTML/XML parts: entities decoded
-  return texts
-    .join('\n')
-    .replace(/&quot;/g, '"')
-    .replace(/&(#x27|apos);/g, "'")
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&amp;/g, '&');
-}
 
 /** the parts that carry the message body (titles and summaries are too short for guidance) */
 const BODY_PARTS: Record<ReceiverKind, string[]> = {
