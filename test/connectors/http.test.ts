@@ -8,7 +8,7 @@ import {
   DEFAULT_RATE_LIMIT_DELAY_MS,
   parseRetryAfter,
   send,
-} from '../../functions/connectors/http.js';
+} from '../../functions/connectors/http/index.js';
 import { KitError } from '../../functions/core/errors.js';
 import {
   failTimes,

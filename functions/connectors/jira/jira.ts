@@ -24,7 +24,7 @@
 import type { ReceiverOf } from '../../core/config-schema.js';
 import type { TicketRef } from '../../core/delivery.js';
 import { KitError } from '../../core/errors.js';
-import { checkEndpointUrl, send, type SendResponse } from '../http.js';
+import { basicAuth, checkEndpointUrl, createTargetClient, type SendResponse, type TargetClient } from '../http/index.js';
 import { resolveSecret } from '../secrets.js';
 import { operationsFor, type Connector, type DeliveryRequest, type DeliveryResult } from '../types.js';
 import { JIRA_COMMENT_PROPERTY, jiraCommentBody, jiraCreateBody, jiraLabelFor, jiraTransitionBody } from './payload.js';
@@ -97,8 +97,14 @@ export function createJiraConnector(options: JiraConnectorOptions): Connector {
         where: { field: email === undefined ? `${prefix}.email` : `${prefix}.apiToken` },
       });
     }
-    const basic = Buffer.from(`${email}:${apiToken}`).toString('base64');
-    return { baseUrl, authorization: `Basic ${basic}`, secrets: [apiToken, basic] };
+    const client: TargetClient = createTargetClient({
+      target: 'jira',
+      baseUrl,
+      field: `${prefix}.baseUrl`,
+      auth: basicAuth(email, apiToken),
+      timeoutMs: options.fetchTimeoutMs,
+    });
+    return { baseUrl, client };
   }
 
   return {
@@ -108,21 +114,8 @@ export function createJiraConnector(options: JiraConnectorOptions): Connector {
         throw new KitError(`jira: receiver ${receiverName} only takes ticket steps, got a ${step.stepType} step`, { kind: 'validation' });
       }
       const conn = connection();
-      const call = (method: string, path: string, body?: unknown): Promise<SendResponse> =>
-        send({
-          method,
-          url: `${conn.baseUrl}${path}`,
-          headers: {
-            authorization: conn.authorization,
-            accept: 'application/json',
-            ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-          },
-          body: body === undefined ? undefined : JSON.stringify(body),
-          timeoutMs: options.fetchTimeoutMs,
-          signal: request.signal,
-          target: 'jira',
-          secrets: conn.secrets,
-        });
+      const call = (method: string, path: string, json?: unknown): Promise<SendResponse> =>
+        conn.client.send({ method, path, headers: { accept: 'application/json' }, json, signal: request.signal });
       const issuePath = (t: TicketRef) => `/rest/api/3/issue/${encodeURIComponent(t.key ?? t.id)}`;
       const ref = (id: string, key: string, state: TicketRef['state']): TicketRef => ({
         receiver: receiverName,

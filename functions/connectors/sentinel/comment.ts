@@ -10,7 +10,7 @@ import type { TokenCredential } from '@azure/identity';
 import type { DeliveryOutcome, TicketRef } from '../../core/delivery.js';
 import { KitError, isKitError } from '../../core/errors.js';
 import type { Incident } from '../../core/model.js';
-import { bodyExcerpt, checkEndpointUrl, classifyStatus, DEFAULT_RATE_LIMIT_DELAY_MS, parseRetryAfter } from '../http.js';
+import { bodyExcerpt, checkEndpointUrl, classifyStatus, DEFAULT_RATE_LIMIT_DELAY_MS, parseRetryAfter } from '../http/index.js';
 
 /** Sentinel's documented maximum comment length. */
 export const SENTINEL_COMMENT_MAX_CHARS = 30_000;

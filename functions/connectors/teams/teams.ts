@@ -5,7 +5,7 @@
  */
 import type { ReceiverOf } from '../../core/config-schema.js';
 import { KitError } from '../../core/errors.js';
-import { checkEndpointUrl, send } from '../http.js';
+import { createTargetClient, teamsWorkflowsCheck, webhookUrlAuth } from '../http/index.js';
 import { resolveSecret } from '../secrets.js';
 import type { Connector, DeliveryRequest, DeliveryResult } from '../types.js';
 import { buildTeamsPayload } from './payload.js';
@@ -31,7 +31,16 @@ export function createTeamsConnector(options: TeamsConnectorOptions): Connector 
           where: { field },
         });
       }
-      checkEndpointUrl(webhookUrl, field);
+      // a client per delivery: the URL is the credential and may have been rotated since the last one
+      const client = createTargetClient({
+        target: 'teams',
+        baseUrl: webhookUrl,
+        field,
+        auth: webhookUrlAuth(),
+        check: teamsWorkflowsCheck,
+        timeoutMs: options.fetchTimeoutMs,
+        secrets: [webhookUrl],
+      });
       const payload = buildTeamsPayload({
         step: request.step,
         receiverName,
@@ -40,16 +49,12 @@ export function createTeamsConnector(options: TeamsConnectorOptions): Connector 
         operation: 'send',
         ticket: null,
       });
-      // Workflows answers 202: accepted by the flow, not yet posted. Nothing later can be asked, so 2xx is "sent".
-      await send({
+      // Workflows answers 202: accepted by the flow, not yet posted. Nothing later can be asked, so that is "sent".
+      await client.send({
         method: 'POST',
-        url: webhookUrl,
         headers: { 'content-type': payload.contentType },
         body: payload.body,
-        timeoutMs: options.fetchTimeoutMs,
         signal: request.signal,
-        target: 'teams',
-        secrets: [webhookUrl],
       });
       return { action: 'sent', ticket: null, outbox: null };
     },
