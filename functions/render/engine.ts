@@ -15,6 +15,7 @@ import { partsFor as partTable, type PartFormat, type PartSpec } from './parts.j
 import { checkTemplateFields } from './check-fields.js';
 import { findJsonFault, type JsonFault } from './json-locate.js';
 import { probeSteps } from './probes.js';
+import { sanitiseHtml } from './sanitise-html.js';
 import { normaliseSms } from './sms.js';
 import type { RenderedMessage, TemplateFile } from './types.js';
 import { escapingFor, wrapContext } from './values.js';
@@ -665,33 +666,10 @@ export function hasTemplate(set: TemplateSet, kind: ReceiverKind, name: string):
 // ---------------------------------------------------------------------------------------------
 // render
 
-const URL_ATTRIBUTE = /(\s(?:href|src|action|formaction|background|poster|cite|xlink:href)\s*=\s*)("[^"]*"|'[^']*'|[^\s>]+)/gi;
-const SAFE_URL = /^(?:https?:|mailto:|#|\/(?!\/))/i;
-
-function decodeEntities(v: string): string {
-  return v
-    .replace(/&#x([0-9a-f]+);?/gi, (_, h: string) => String.fromCodePoint(Number.parseInt(h, 16) % 0x110000))
-    .replace(/&#(\d+);?/g, (_, d: string) => String.fromCodePoint(Number(d) % 0x110000))
-    .replace(/&(quot|apos|lt|gt|amp|colon|tab|newline);?/gi, (_, n: string) => ({ quot: '"', apos: "'", lt: '<', gt: '>', amp: '&', colon: ':', tab: '\t', newline: '\n' })[n.toLowerCase()] ?? '');
-}
-
-/**
- * The kit escapes text, but a template may still put an incident field inside an attribute
- * (`href="{{incident.title}}"`): whatever ends up in a URL attribute must be http(s), mailto or a
- * local anchor, or it is replaced, so no javascript:/data: URL can reach a mail client.
- */
-export function neutraliseUrlAttributes(html: string): string {
-  return html.replace(URL_ATTRIBUTE, (whole, prefix: string, quoted: string) => {
-    const value = /^["']/.test(quoted) ? quoted.slice(1, -1) : quoted;
-    const decoded = decodeEntities(value).replace(/[\u0000-\u0020\u007f-\u009f]+/g, '');
-    return SAFE_URL.test(decoded) ? whole : `${prefix}"#blocked-url"`;
-  });
-}
-
 function finishText(format: PartFormat, kind: ReceiverKind, out: string): string {
   switch (format) {
     case 'html':
-      return neutraliseUrlAttributes(out).trim();
+      return sanitiseHtml(out).trim();
     case 'line':
       return out.replace(/\s+/g, ' ').trim();
     case 'text': {
