@@ -96,7 +96,7 @@ var names = {
 
 var deliveryQueue = 'deliveries'
 var queueNames = [deliveryQueue, '${deliveryQueue}-poison']
-var tableNames = ['snapshots', 'ledger', 'tickets', 'watermarks']
+var tableNames = ['snapshots', 'ledger', 'leases', 'tickets', 'watermarks']
 
 // secrets offered now (non-empty) are stored under their Key Vault names; the rest are left for the operator
 var offeredSecrets = filter(receiverSecrets, s => !empty(receiverSecretValues[?s.appSetting] ?? ''))

@@ -3,9 +3,15 @@
  * throws for a delivery failure: pipeline/deliver re-queues with a visibility delay (Retry-After) or
  * poisons the step itself, so the host's own retry never duplicates the kit's accounting. A message
  * that is not a delivery at all goes to the poison queue with the reason.
+ *
+ * When a try does throw (the kit's own storage failing), the host retries the same message: its
+ * `dequeueCount` (trigger metadata) is passed on, so each host retry counts as an attempt, and the host's
+ * last try (dequeueCount = maxDequeueCount) marks the step failed and writes the kit's poison record
+ * instead of throwing — the host never moves a delivery to `<queue>-poison` behind the ledger's back.
+ * No trigger listens on the poison queue: it holds the kit's own records for the operator.
  */
 import { app, type InvocationContext } from '@azure/functions';
-import { deliver } from '../pipeline/deliver.js';
+import { deliver, DEFAULT_MAX_DEQUEUE_COUNT, MAX_DEQUEUE_COUNT_SETTING, type HostTry } from '../pipeline/deliver.js';
 import type { QueuedDelivery } from '../state/ports.js';
 import { decodeDelivery } from '../state/index.js';
 import { KitError } from '../core/errors.js';
@@ -33,6 +39,22 @@ function asDelivery(message: unknown): QueuedDelivery | null {
   }
 }
 
+/**
+ * The host's limit on tries of one message: host.json `extensions.queues.maxDequeueCount` (5), which an
+ * app setting of the same name overrides for the host — so the kit reads that setting too.
+ */
+export function maxDequeueCount(env: NodeJS.ProcessEnv = process.env): number {
+  const set = Number(env[MAX_DEQUEUE_COUNT_SETTING]?.trim() || NaN);
+  return Number.isInteger(set) && set >= 1 ? set : DEFAULT_MAX_DEQUEUE_COUNT;
+}
+
+/** what the host says about this delivery of the message (a number, or a numeric string on some hosts) */
+export function hostTryOf(context: InvocationContext, env: NodeJS.ProcessEnv = process.env): HostTry {
+  const raw = context.triggerMetadata?.['dequeueCount'];
+  const count = typeof raw === 'number' ? raw : typeof raw === 'string' ? Number(raw) : NaN;
+  return { ...(Number.isInteger(count) && count >= 1 ? { dequeueCount: count } : {}), maxDequeueCount: maxDequeueCount(env) };
+}
+
 export async function deliverHandler(message: unknown, context: InvocationContext): Promise<void> {
   const log = invocationLogger(context);
   const runtime = await appRuntime(log);
@@ -43,7 +65,7 @@ export async function deliverHandler(message: unknown, context: InvocationContex
     await runtime.stores.queue.poisonRaw(raw.slice(0, 48_000), 'malformed message: not a delivery step');
     return;
   }
-  await deliver(delivery, { ...runtime.deliverDeps, log });
+  await deliver(delivery, { ...runtime.deliverDeps, log }, hostTryOf(context));
 }
 
 app.storageQueue('deliver', { queueName: DELIVERIES_QUEUE, connection: 'AzureWebJobsStorage', handler: deliverHandler });

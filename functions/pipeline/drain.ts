@@ -1,7 +1,8 @@
 /**
  * Runs deliver over the queue until it is empty: what the Functions host does with the queue trigger,
  * for the CLI and the tests. Re-queued messages (Retry-After) are waited for by polling the queue's
- * visibility, never by sleeping inside deliver.
+ * visibility, never by sleeping inside deliver. Each message's dequeueCount goes to deliver as the host's
+ * would, so a message received again after a try that threw counts as another attempt.
  */
 import type { DeliveryOutcome } from '../core/delivery.js';
 import { deliver, type DeliverDeps } from './deliver.js';
@@ -14,6 +15,8 @@ export interface DrainOptions {
   pollMs?: number;
   /** called for every outcome as it happens (progress lines) */
   onOutcome?: (o: DeliveryOutcome) => void;
+  /** the host's maxDequeueCount (default 5, as in host.json) */
+  maxDequeueCount?: number;
   /** test hook: simulate a worker crash after the connector succeeded but before the message is deleted */
   afterDeliver?: (o: DeliveryOutcome) => Promise<void> | void;
 }
@@ -33,7 +36,10 @@ export async function drainQueue(deps: DeliverDeps, options: DrainOptions = {}):
       continue;
     }
     for (const m of messages) {
-      const o = await deliver(m.delivery, deps);
+      const o = await deliver(m.delivery, deps, {
+        dequeueCount: m.dequeueCount,
+        ...(options.maxDequeueCount ? { maxDequeueCount: options.maxDequeueCount } : {}),
+      });
       outcomes.push(o);
       options.onOutcome?.(o);
       await options.afterDeliver?.(o);

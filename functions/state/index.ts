@@ -3,6 +3,8 @@
  */
 export type {
   DeliveryQueue,
+  Lease,
+  LeaseStore,
   Ledger,
   LedgerEntry,
   LedgerStatus,

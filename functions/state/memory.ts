@@ -9,6 +9,8 @@ import { KitError } from '../core/errors.js';
 import type { Snapshot } from '../core/model.js';
 import type { TicketRef } from '../core/delivery.js';
 import type {
+  Lease,
+  LeaseStore,
   Ledger,
   LedgerEntry,
   ReceivedMessage,
@@ -30,11 +32,11 @@ import {
   visibilitySeconds,
   type PoisonEntry,
 } from './azure/encoding.js';
-import { checkLease, checkLedgerEntry, checkTicketRef, checkWatermarkValue, claimBlockedBy, mayReplace, releasedBy } from './azure/values.js';
+import { checkLeaseRequest, checkLedgerEntry, checkTicketRef, checkWatermarkValue, mayClaim, mayReplace } from './azure/values.js';
 import type { InspectableDeliveryQueue } from './azure/queue.js';
 
 export interface MemoryStateOptions {
-  /** milliseconds since the epoch, for queue visibility and ledger leases; tests move it instead of sleeping */
+  /** milliseconds since the epoch, for queue visibility and leases; tests move it instead of sleeping */
   now?: () => number;
 }
 
@@ -51,7 +53,8 @@ export function createMemoryStores(options: MemoryStateOptions = {}): MemoryStat
   const now = options.now ?? Date.now;
   return {
     snapshots: memorySnapshotStore(),
-    ledger: memoryLedger(now),
+    ledger: memoryLedger(),
+    leases: memoryLeaseStore(now),
     tickets: memoryTicketStore(),
     watermarks: memoryWatermarkStore(),
     queue: memoryDeliveryQueue(now),
@@ -92,16 +95,11 @@ function memorySnapshotStore(): SnapshotStore {
   };
 }
 
-function memoryLedger(now: () => number): Ledger {
+function memoryLedger(): Ledger {
   const rows = new Map<string, string>();
   const read = (idempotencyKey: string): LedgerEntry | null => {
     const json = rows.get(idempotencyKey);
     return json === undefined ? null : (JSON.parse(json) as LedgerEntry);
-  };
-  const write = (entry: LedgerEntry): void => {
-    const json = JSON.stringify(entry);
-    checkJsonSize(`ledger entry ${entry.idempotencyKey}`, json);
-    rows.set(entry.idempotencyKey, json);
   };
   return {
     async get(idempotencyKey) {
@@ -110,25 +108,45 @@ function memoryLedger(now: () => number): Ledger {
     },
     async record(entry) {
       checkLedgerEntry(entry);
-      if (mayReplace(read(entry.idempotencyKey)?.status, entry.status)) write(entry);
-    },
-    async claim(entry, leaseUntil) {
-      checkLedgerEntry(entry);
-      checkLease(leaseUntil);
-      const existing = read(entry.idempotencyKey);
-      const blocked = existing ? claimBlockedBy(existing, now()) : null;
-      if (blocked) return blocked;
-      write({ ...entry, status: 'pending', leaseUntil });
-      return 'claimed';
-    },
-    async release(idempotencyKey, holder) {
-      checkId('idempotencyKey', idempotencyKey);
-      const released = releasedBy(read(idempotencyKey), holder);
-      if (released) write(released);
-      return released !== null;
+      if (!mayReplace(read(entry.idempotencyKey)?.status, entry.status)) return;
+      const json = JSON.stringify(entry);
+      checkJsonSize(`ledger entry ${entry.idempotencyKey}`, json);
+      rows.set(entry.idempotencyKey, json);
     },
     async list() {
       return [...rows.values()].map((json) => JSON.parse(json) as LedgerEntry);
+    },
+  };
+}
+
+function memoryLeaseStore(now: () => number): LeaseStore {
+  // One map, read and written without an await in between: each call is as atomic as the Azure adapter's
+  // conditional writes.
+  const rows = new Map<string, Lease>();
+  const held = (key: string, holder: string): boolean => rows.get(key)?.holder === holder;
+  return {
+    async claim(key, holder, leaseMs) {
+      checkLeaseRequest(key, holder, leaseMs);
+      if (!mayClaim(rows.get(key) ?? null, holder, now())) return 'busy';
+      rows.set(key, { key, holder, until: now() + leaseMs });
+      return 'claimed';
+    },
+    async renew(key, holder, leaseMs) {
+      checkLeaseRequest(key, holder, leaseMs);
+      if (!held(key, holder)) return false;
+      rows.set(key, { key, holder, until: now() + leaseMs });
+      return true;
+    },
+    async release(key, holder) {
+      checkLeaseRequest(key, holder);
+      if (!held(key, holder)) return false;
+      rows.delete(key);
+      return true;
+    },
+    async get(key) {
+      checkId('lease.key', key);
+      const lease = rows.get(key);
+      return lease ? { ...lease } : null;
     },
   };
 }

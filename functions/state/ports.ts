@@ -33,31 +33,48 @@ export interface LedgerEntry {
   attempts: number;
   error: string | null;
   updatedAt: string;
-  /** for 'pending' entries: ms since epoch when the claim lapses */
-  leaseUntil?: number;
-  /** for claims: a token naming the worker that holds it, so only that worker can release it */
-  holder?: string;
 }
 
 export interface Ledger {
   get(idempotencyKey: string): Promise<LedgerEntry | null>;
-  /** upsert; the last writer wins (a 'done' entry is never downgraded to 'failed') */
+  /** upsert; the last writer wins (a 'done' entry is never downgraded to 'failed' or 'pending') */
   record(entry: LedgerEntry): Promise<void>;
   /** every entry (for reports and tests); adapters may page internally */
   list(): Promise<LedgerEntry[]>;
+}
+
+/** A lease as stored: who holds `key`, and until when (ms since the epoch, on the store's clock). */
+export interface Lease {
+  key: string;
+  holder: string;
+  until: number;
+}
+
+/**
+ * Short-lived exclusive rights, e.g. one worker at a time per delivery lane (receiver × incident), so two
+ * workers holding duplicate queue messages never both call a target. Expiry is judged by the store's own
+ * clock, never the caller's, so two workers with skewed clocks agree on whether a lease lapsed.
+ * Writes are atomic (create-if-absent, or conditional on what was read).
+ */
+export interface LeaseStore {
   /**
-   * Take the right to deliver `entry.idempotencyKey` (status 'pending') so that two workers holding duplicate
-   * queue messages never both call the target. Atomic (create-if-absent, or ETag-conditional replace of a
-   * 'pending' entry whose lease, `leaseUntil` ms since epoch, has expired — a crashed worker's claim).
-   * Returns 'claimed', 'done' (already delivered: skip), 'failed' (gave up earlier) or 'busy' (another
-   * worker holds a live lease: re-queue and look again later).
+   * Take `key` for `holder` for `leaseMs` from now: 'claimed' when nobody holds it, its lease lapsed (a
+   * crashed worker's) or `holder` already holds it (then it is renewed); 'busy' while another holder's
+   * lease lives.
    */
-  claim(entry: LedgerEntry, leaseUntil: number): Promise<'claimed' | 'done' | 'failed' | 'busy'>;
+  claim(key: string, holder: string, leaseMs: number): Promise<'claimed' | 'busy'>;
   /**
-   * Give up a claim early — only if `holder` still holds it (a slow worker whose lease lapsed and was
-   * taken over must not free the new holder's claim). Returns whether it released anything.
+   * Set the holder's own lease to end `leaseMs` from now (longer or shorter) — only while `holder` still
+   * holds it; false when someone else took it over or it is gone.
    */
-  release(idempotencyKey: string, holder: string): Promise<boolean>;
+  renew(key: string, holder: string, leaseMs: number): Promise<boolean>;
+  /**
+   * Give the lease up early — only if `holder` still holds it (a slow worker whose lease lapsed and was
+   * taken over must not free the new holder's). Returns whether it released anything.
+   */
+  release(key: string, holder: string): Promise<boolean>;
+  /** the stored lease, live or lapsed (for reports and tests) */
+  get(key: string): Promise<Lease | null>;
 }
 
 export interface TicketStore {
@@ -102,6 +119,7 @@ export interface DeliveryQueue {
 export interface StateStores {
   snapshots: SnapshotStore;
   ledger: Ledger;
+  leases: LeaseStore;
   tickets: TicketStore;
   watermarks: WatermarkStore;
   queue: DeliveryQueue;

@@ -13,8 +13,6 @@ function flakyLedger(ledger: Ledger, failures: number, permanent = false): Ledge
   return {
     get: (k) => ledger.get(k),
     list: () => ledger.list(),
-    claim: (e, l) => ledger.claim(e, l),
-    release: (k, h) => ledger.release(k, h),
     record: async (entry) => {
       if (entry.status === 'done' && (permanent || left-- > 0)) throw new KitError('table service 503', { kind: 'retryable', statusCode: 503 });
       return ledger.record(entry);

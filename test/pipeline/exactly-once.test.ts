@@ -193,7 +193,6 @@ describe('exactly once in effect (Azurite)', () => {
         ...ledger,
         get: ledger.get.bind(ledger),
         list: ledger.list.bind(ledger),
-        claim: ledger.claim.bind(ledger),
         record: async (entry: Parameters<typeof ledger.record>[0]) => {
           if (!crashed && entry.status === 'done') {
             crashed = true;

@@ -2,7 +2,7 @@ import { QueueClient } from '@azure/storage-queue';
 import { TableClient } from '@azure/data-tables';
 import { describe, expect, it } from 'vitest';
 import { KitError } from '../../functions/core/errors.js';
-import { createAzureStores, stateFromEnvironment, type AzureStateStores } from '../../functions/state/azure/stores.js';
+import { createAzureStores, stateFromEnvironment, TABLE_NAMES, type AzureStateStores } from '../../functions/state/azure/stores.js';
 import { encodeKey } from '../../functions/state/azure/encoding.js';
 import { makeStep } from '../fixtures/incident.js';
 import { uniqueNames, useAzurite } from '../helpers/azurite.js';
@@ -146,11 +146,21 @@ describe('azure state stores: options and environment', () => {
       queue: 'https://spkprod01.queue.core.windows.net',
     });
     expect(stores.names).toEqual({
-      tables: { snapshots: 'snapshots', ledger: 'ledger', tickets: 'tickets', watermarks: 'watermarks' },
+      tables: { snapshots: 'snapshots', ledger: 'ledger', leases: 'leases', tickets: 'tickets', watermarks: 'watermarks' },
       queue: 'deliveries',
       poisonQueue: 'deliveries-poison',
     });
     const bad = await stateFromEnvironment({ SPK_STORAGE_ACCOUNT_NAME: 'Not_An_Account' }).catch((e: unknown) => e);
     expect((bad as KitError).where?.field).toBe('SPK_STORAGE_ACCOUNT_NAME');
+  });
+});
+
+describe('azure state stores: the deployment creates what they use', () => {
+  it('lists every table of TABLE_NAMES in bicep/main.bicep, and no other', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const bicep = await readFile(new URL('../../bicep/main.bicep', import.meta.url), 'utf8');
+    const line = /^var tableNames = \[(.*)\]$/m.exec(bicep)?.[1] ?? '';
+    const deployed = [...line.matchAll(/'([^']+)'/g)].map((m) => m[1]);
+    expect(deployed.sort()).toEqual(Object.values(TABLE_NAMES).sort());
   });
 });

@@ -50,14 +50,14 @@ describe('table writes split at every byte', () => {
     expect(proxy.forwarded() - before).toBeGreaterThan(JSON.stringify(snapshot).length + JSON.stringify(replaced).length);
   });
 
-  it('keep non-ASCII text intact in the ledger, tickets and watermarks', async () => {
+  it('keep non-ASCII text intact in the ledger, leases, tickets and watermarks', async () => {
     const stores = await storesThroughProxy();
     const entry = makeEntry({ receiver: 'équipe-sécurité', error: `terminal 400: ${TEXT}`, status: 'failed', action: null });
     await stores.ledger.record(entry);
     expect(await stores.ledger.get(entry.idempotencyKey)).toEqual(entry);
-    const claimed = await stores.ledger.claim(makeEntry({ idempotencyKey: 'ü'.repeat(40), holder: `worker ${TEXT}` }), Date.now() + 60_000);
+    const claimed = await stores.leases.claim('ü'.repeat(40), `worker ${TEXT}`, 60_000);
     expect(claimed).toBe('claimed');
-    expect((await stores.ledger.get('ü'.repeat(40)))?.holder).toBe(`worker ${TEXT}`);
+    expect((await stores.leases.get('ü'.repeat(40)))?.holder).toBe(`worker ${TEXT}`);
 
     const ticket = { receiver: 'équipe-jira', incidentKey: '東京-1', id: '10042', key: 'SÖC-42', url: `https://example.invalid/${TEXT}`, state: 'open' as const };
     await stores.tickets.put(ticket);

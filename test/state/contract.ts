@@ -15,7 +15,7 @@ export interface StateHarness {
   stores: StateStores & { queue: InspectableDeliveryQueue };
   /** let queue time pass: the memory adapter moves its clock, Azure really waits */
   passQueueTime(ms: number): Promise<void>;
-  /** move the clock ledger leases are judged by */
+  /** move the clock leases are judged by */
   passLeaseTime(ms: number): void;
   /** the lease clock's current reading */
   leaseNow(): number;
@@ -237,7 +237,7 @@ export function stateContract(adapter: string, create: () => Promise<StateHarnes
       const { stores } = await create();
       const done = makeEntry({ status: 'done', attempts: 2 });
       const failed = makeEntry({ status: 'failed', action: null, ticketId: null, attempts: 3, error: 'terminal 400' });
-      const released = makeEntry({ status: 'pending', action: null, ticketId: null, leaseUntil: 0 });
+      const released = makeEntry({ status: 'pending', action: null, ticketId: null });
 
       await stores.ledger.record(done);
       await stores.ledger.record(failed);
@@ -266,64 +266,100 @@ export function stateContract(adapter: string, create: () => Promise<StateHarnes
       expect(await stores.ledger.get('b'.repeat(64))).toMatchObject({ attempts: 2, error: 'second' });
     });
 
-    it('claims once: busy while the lease lives, claimable after it lapses or is released', async () => {
-      const harness = await create();
-      const { ledger } = harness.stores;
-      const pending = makeEntry({ status: 'pending', action: null, ticketId: null });
-      const lease = harness.leaseNow() + 60_000;
-
-      expect(await ledger.claim(pending, lease)).toBe('claimed');
-      expect(await ledger.get(pending.idempotencyKey)).toMatchObject({ status: 'pending', leaseUntil: lease });
-      expect(await ledger.claim(pending, lease)).toBe('busy');
-
-      harness.passLeaseTime(60_001);
-      expect(await ledger.claim({ ...pending, attempts: 2 }, harness.leaseNow() + 60_000)).toBe('claimed');
-      expect(await ledger.get(pending.idempotencyKey)).toMatchObject({ status: 'pending', attempts: 2 });
-
-      await ledger.record({ ...pending, attempts: 2, leaseUntil: 0, error: 'retryable 503' });
-      expect(await ledger.claim({ ...pending, attempts: 3 }, harness.leaseNow() + 60_000)).toBe('claimed');
-    });
-
-    it('releases a claim only for the worker that holds it', async () => {
-      const harness = await create();
-      const { ledger } = harness.stores;
-      const lane = makeEntry({ status: 'pending', action: null, ticketId: null });
-      expect(await ledger.claim({ ...lane, holder: 'worker-a' }, harness.leaseNow() + 60_000)).toBe('claimed');
-      expect(await ledger.release(lane.idempotencyKey, 'worker-b')).toBe(false);
-      expect(await ledger.claim({ ...lane, holder: 'worker-b' }, harness.leaseNow() + 60_000)).toBe('busy');
-      expect(await ledger.release(lane.idempotencyKey, 'worker-a')).toBe(true);
-      expect(await ledger.claim({ ...lane, holder: 'worker-b' }, harness.leaseNow() + 60_000)).toBe('claimed');
-      // a slow worker-a whose lease was taken over cannot free worker-b's claim
-      expect(await ledger.release(lane.idempotencyKey, 'worker-a')).toBe(false);
-      expect(await ledger.get(lane.idempotencyKey)).toMatchObject({ status: 'pending', holder: 'worker-b' });
-      expect(await ledger.release('never-claimed', 'worker-a')).toBe(false);
-    });
-
-    it('reports done and failed instead of claiming', async () => {
-      const { stores } = await create();
-      const lease = Date.now() + 60_000;
-      await stores.ledger.record(makeEntry({ idempotencyKey: 'done'.repeat(16), status: 'done' }));
-      await stores.ledger.record(makeEntry({ idempotencyKey: 'fail'.repeat(16), status: 'failed', error: 'gave up' }));
-      expect(await stores.ledger.claim(makeEntry({ idempotencyKey: 'done'.repeat(16), status: 'pending' }), lease)).toBe('done');
-      expect(await stores.ledger.claim(makeEntry({ idempotencyKey: 'fail'.repeat(16), status: 'pending' }), lease)).toBe('failed');
-      expect((await stores.ledger.get('done'.repeat(16)))?.status).toBe('done');
-    });
-
-    it('gives a fresh key to exactly one of many concurrent claimers', async () => {
-      const harness = await create();
-      const entry = makeEntry({ idempotencyKey: 'e'.repeat(64), status: 'pending' });
-      const results = await Promise.all(
-        Array.from({ length: 6 }, () => harness.stores.ledger.claim(entry, harness.leaseNow() + 60_000)),
-      );
-      expect(results.filter((result) => result === 'claimed')).toHaveLength(1);
-      expect(results.filter((result) => result === 'busy')).toHaveLength(5);
-    });
-
     it('rejects an entry with an unknown status', async () => {
       const { stores } = await create();
       const error = await rejection(stores.ledger.record(makeEntry({ status: 'sent' as LedgerEntry['status'] })));
       expect(error.kind).toBe('validation');
       expect(error.where?.field).toBe('ledger.status');
+    });
+  });
+
+  describe(`${adapter} state stores: leases`, () => {
+    it('claims once: busy while the lease lives, claimable when it lapses on the store\'s clock', async () => {
+      const harness = await create();
+      const { leases } = harness.stores;
+      expect(await leases.get('lane-1')).toBeNull();
+      expect(await leases.claim('lane-1', 'worker-a', 60_000)).toBe('claimed');
+      expect(await leases.get('lane-1')).toEqual({ key: 'lane-1', holder: 'worker-a', until: harness.leaseNow() + 60_000 });
+      expect(await leases.claim('lane-1', 'worker-b', 60_000)).toBe('busy');
+
+      harness.passLeaseTime(59_999);
+      expect(await leases.claim('lane-1', 'worker-b', 60_000)).toBe('busy');
+      harness.passLeaseTime(1);
+      // a crashed worker's lease: taken over at the moment it ends
+      expect(await leases.claim('lane-1', 'worker-b', 60_000)).toBe('claimed');
+      expect(await leases.get('lane-1')).toMatchObject({ holder: 'worker-b', until: harness.leaseNow() + 60_000 });
+      // the holder claiming again renews its own lease
+      harness.passLeaseTime(30_000);
+      expect(await leases.claim('lane-1', 'worker-b', 60_000)).toBe('claimed');
+      expect((await leases.get('lane-1'))?.until).toBe(harness.leaseNow() + 60_000);
+    });
+
+    it('releases a lease only for the worker that holds it', async () => {
+      const harness = await create();
+      const { leases } = harness.stores;
+      expect(await leases.claim('lane-1', 'worker-a', 60_000)).toBe('claimed');
+      expect(await leases.release('lane-1', 'worker-b')).toBe(false);
+      expect(await leases.claim('lane-1', 'worker-b', 60_000)).toBe('busy');
+      expect(await leases.release('lane-1', 'worker-a')).toBe(true);
+      expect(await leases.get('lane-1')).toBeNull();
+      expect(await leases.claim('lane-1', 'worker-b', 60_000)).toBe('claimed');
+      // a slow worker-a whose lease was taken over cannot free worker-b's
+      expect(await leases.release('lane-1', 'worker-a')).toBe(false);
+      expect(await leases.get('lane-1')).toMatchObject({ holder: 'worker-b' });
+      expect(await leases.release('never-claimed', 'worker-a')).toBe(false);
+    });
+
+    it('renews only the holder\'s own lease, longer or shorter', async () => {
+      const harness = await create();
+      const { leases } = harness.stores;
+      expect(await leases.claim('lane-1', 'worker-a', 60_000)).toBe('claimed');
+      // kept until a retry 5 s away, then free for the next worker
+      expect(await leases.renew('lane-1', 'worker-a', 5_000)).toBe(true);
+      harness.passLeaseTime(5_000);
+      expect(await leases.claim('lane-1', 'worker-b', 60_000)).toBe('claimed');
+      expect(await leases.renew('lane-1', 'worker-a', 600_000)).toBe(false);
+      expect(await leases.get('lane-1')).toMatchObject({ holder: 'worker-b', until: harness.leaseNow() + 60_000 });
+      expect(await leases.renew('lane-1', 'worker-b', 600_000)).toBe(true);
+      expect((await leases.get('lane-1'))?.until).toBe(harness.leaseNow() + 600_000);
+      expect(await leases.renew('never-claimed', 'worker-a', 1_000)).toBe(false);
+      expect(await leases.get('never-claimed')).toBeNull();
+    });
+
+    it('gives a fresh key, and a lapsed lease, to exactly one of many concurrent claimers', async () => {
+      const harness = await create();
+      const { leases } = harness.stores;
+      const fresh = await Promise.all(Array.from({ length: 6 }, (_, i) => leases.claim('lane-1', `worker-${i}`, 60_000)));
+      expect(fresh.filter((result) => result === 'claimed')).toHaveLength(1);
+      expect(fresh.filter((result) => result === 'busy')).toHaveLength(5);
+
+      harness.passLeaseTime(60_000);
+      const lapsed = await Promise.all(Array.from({ length: 6 }, (_, i) => leases.claim('lane-1', `late-${i}`, 60_000)));
+      expect(lapsed.filter((result) => result === 'claimed')).toHaveLength(1);
+      const winner = `late-${lapsed.indexOf('claimed')}`;
+      expect((await leases.get('lane-1'))?.holder).toBe(winner);
+    });
+
+    it('keeps every lease apart whatever characters its key has', async () => {
+      const harness = await create();
+      const { leases } = harness.stores;
+      for (const [i, id] of AWKWARD_IDS.entries()) expect(await leases.claim(id, `worker-${i}`, 60_000)).toBe('claimed');
+      for (const [i, id] of AWKWARD_IDS.entries()) expect(await leases.get(id)).toMatchObject({ key: id, holder: `worker-${i}` });
+      expect(await leases.release(AWKWARD_IDS[0] as string, 'worker-1')).toBe(false);
+    });
+
+    it('refuses bad keys, holders and lease times with validation errors, naming the field', async () => {
+      const { leases } = (await create()).stores;
+      expect((await rejection(leases.claim('', 'worker-a', 1_000))).where?.field).toBe('lease.key');
+      expect((await rejection(leases.claim('lane-1', '', 1_000))).where?.field).toBe('lease.holder');
+      expect((await rejection(leases.claim('lane-1', 'w'.repeat(201), 1_000))).where?.field).toBe('lease.holder');
+      for (const bad of [-1, Number.NaN, Number.POSITIVE_INFINITY, 8 * 24 * 3600 * 1000]) {
+        const error = await rejection(leases.claim('lane-1', 'worker-a', bad));
+        expect(error.kind).toBe('validation');
+        expect(error.where?.field).toBe('lease.leaseMs');
+      }
+      expect((await rejection(leases.renew('lane-1', 'worker-a', -5))).where?.field).toBe('lease.leaseMs');
+      expect(await leases.get('lane-1')).toBeNull();
     });
   });
 

@@ -45,13 +45,13 @@ describe('memory state stores: the injected clock', () => {
 
   it('judges leases by the injected clock', async () => {
     let now = 5_000;
-    const { ledger } = createMemoryStores({ now: () => now });
-    const entry = makeEntry({ status: 'pending' });
-    expect(await ledger.claim(entry, 10_000)).toBe('claimed');
+    const { leases } = createMemoryStores({ now: () => now });
+    expect(await leases.claim('lane', 'worker-a', 5_000)).toBe('claimed');
     now = 9_999;
-    expect(await ledger.claim(entry, 20_000)).toBe('busy');
+    expect(await leases.claim('lane', 'worker-b', 10_000)).toBe('busy');
     now = 10_000;
-    expect(await ledger.claim(entry, 20_000)).toBe('claimed');
+    expect(await leases.claim('lane', 'worker-b', 10_000)).toBe('claimed');
+    expect(await leases.get('lane')).toEqual({ key: 'lane', holder: 'worker-b', until: 20_000 });
   });
 
   it('never shares objects with its callers', async () => {

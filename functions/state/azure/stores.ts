@@ -1,5 +1,5 @@
 /**
- * Builds the Azure-backed StateStores: four tables and the deliveries queue (+ its poison queue)
+ * Builds the Azure-backed StateStores: five tables and the deliveries queue (+ its poison queue)
  * in the Function App's storage account, by managed identity in Azure or by connection string
  * against Azurite.
  */
@@ -10,12 +10,14 @@ import { KitError } from '../../core/errors.js';
 import type { StateStores } from '../ports.js';
 import { serviceCode, statusOf, toKitError } from './errors.js';
 import { storageDeliveryQueue, type InspectableDeliveryQueue } from './queue.js';
-import { tableLedger, tableSnapshotStore, tableTicketStore, tableWatermarkStore } from './tables.js';
+import { tableLeaseStore, tableLedger, tableSnapshotStore, tableTicketStore, tableWatermarkStore } from './tables.js';
 import { asciiJsonBodyPolicy } from './wire.js';
 
 export const DEFAULT_QUEUE_NAME = 'deliveries';
 export const POISON_SUFFIX = '-poison';
-export const TABLE_NAMES = { snapshots: 'snapshots', ledger: 'ledger', tickets: 'tickets', watermarks: 'watermarks' } as const;
+/** the tables the kit uses; bicep/main.bicep creates the same list (test/state/azure.test.ts compares them) */
+export const TABLE_NAMES = { snapshots: 'snapshots', ledger: 'ledger', leases: 'leases', tickets: 'tickets', watermarks: 'watermarks' } as const;
+type TableName = keyof typeof TABLE_NAMES;
 
 /** App settings read by `stateFromEnvironment`. */
 export const STORAGE_ACCOUNT_SETTING = 'SPK_STORAGE_ACCOUNT_NAME';
@@ -41,14 +43,14 @@ export type AzureStateOptions = (ConnectionStringAccess | IdentityAccess) & {
   queueName?: string;
   /** default true: create the tables and queues when missing (idempotent, safe under races) */
   createIfMissing?: boolean;
-  /** the clock ledger leases are judged by; default Date.now */
+  /** the clock leases are judged by; default Date.now */
   now?: () => number;
 };
 
 export interface AzureStateStores extends StateStores {
   queue: InspectableDeliveryQueue;
   /** the resource names in use, for reports and for the Functions queue-trigger binding */
-  names: { tables: Record<keyof typeof TABLE_NAMES, string>; queue: string; poisonQueue: string };
+  names: { tables: Record<TableName, string>; queue: string; poisonQueue: string };
   /** the service endpoints in use (no credentials in them) */
   endpoints: { table: string; queue: string };
 }
@@ -76,20 +78,12 @@ export async function createAzureStores(options: AzureStateOptions): Promise<Azu
     );
   }
   const poisonQueueName = `${queueName}${POISON_SUFFIX}`;
-  const tableNames = {
-    snapshots: `${prefix}${TABLE_NAMES.snapshots}`,
-    ledger: `${prefix}${TABLE_NAMES.ledger}`,
-    tickets: `${prefix}${TABLE_NAMES.tickets}`,
-    watermarks: `${prefix}${TABLE_NAMES.watermarks}`,
-  };
+  const tableNames = Object.fromEntries(
+    Object.entries(TABLE_NAMES).map(([port, name]) => [port, `${prefix}${name}`]),
+  ) as Record<TableName, string>;
 
   const { table, queueService } = clientsFor(options);
-  const tables = {
-    snapshots: table(tableNames.snapshots),
-    ledger: table(tableNames.ledger),
-    tickets: table(tableNames.tickets),
-    watermarks: table(tableNames.watermarks),
-  };
+  const tables = Object.fromEntries(Object.entries(tableNames).map(([port, name]) => [port, table(name)])) as Record<TableName, TableClient>;
   const queue = queueService.getQueueClient(queueName);
   const poisonQueue = queueService.getQueueClient(poisonQueueName);
 
@@ -103,7 +97,8 @@ export async function createAzureStores(options: AzureStateOptions): Promise<Azu
 
   return {
     snapshots: tableSnapshotStore(tables.snapshots),
-    ledger: tableLedger(tables.ledger, options.now ?? Date.now),
+    ledger: tableLedger(tables.ledger),
+    leases: tableLeaseStore(tables.leases, options.now ?? Date.now),
     tickets: tableTicketStore(tables.tickets),
     watermarks: tableWatermarkStore(tables.watermarks),
     queue: storageDeliveryQueue(queue, poisonQueue),

@@ -1,23 +1,25 @@
 /**
- * SnapshotStore, Ledger, TicketStore and WatermarkStore on Azure Tables (Azurite locally).
+ * SnapshotStore, Ledger, LeaseStore, TicketStore and WatermarkStore on Azure Tables (Azurite locally).
  * Every entity keeps its original id in `id` beside the encoded key, and its value as JSON chunks.
  */
 import type { TableClient, TableEntityResult } from '@azure/data-tables';
 import { KitError } from '../../core/errors.js';
 import type { Snapshot } from '../../core/model.js';
 import type { TicketRef } from '../../core/delivery.js';
-import type { Ledger, LedgerEntry, SnapshotStore, StoredSnapshot, TicketStore, WatermarkStore } from '../ports.js';
+import type { Lease, LeaseStore, Ledger, LedgerEntry, SnapshotStore, StoredSnapshot, TicketStore, WatermarkStore } from '../ports.js';
 import { checkId, checkJsonSize, encodeKey, fromChunks, toChunks } from './encoding.js';
 import { statusOf, toKitError } from './errors.js';
-import { checkLease, checkLedgerEntry, checkTicketRef, checkWatermarkValue, claimBlockedBy, mayReplace, releasedBy, type ClaimResult } from './values.js';
+import { checkLeaseRequest, checkLedgerEntry, checkTicketRef, checkWatermarkValue, mayClaim, mayReplace } from './values.js';
 
 type Entity = TableEntityResult<Record<string, unknown>>;
 
 const SNAPSHOT_ROW = 'snapshot';
 const LEDGER_ROW = 'ledger';
+const LEASE_ROW = 'lease';
 const WATERMARK_PARTITION = 'watermark';
-// A ledger write that keeps losing races is contended far beyond what one delivery produces.
+// A ledger or lease write that keeps losing races is contended far beyond what one delivery produces.
 const LEDGER_WRITE_ATTEMPTS = 8;
+const LEASE_WRITE_ATTEMPTS = 8;
 
 async function readEntity(table: TableClient, partitionKey: string, rowKey: string, what: string): Promise<Entity | null> {
   try {
@@ -96,7 +98,7 @@ export function tableSnapshotStore(table: TableClient): SnapshotStore {
   };
 }
 
-export function tableLedger(table: TableClient, now: () => number): Ledger {
+export function tableLedger(table: TableClient): Ledger {
   const what = (idempotencyKey: string): string => `ledger entry ${idempotencyKey}`;
   const read = async (idempotencyKey: string): Promise<{ entity: Entity; entry: LedgerEntry } | null> => {
     const entity = await readEntity(table, encodeKey(idempotencyKey), LEDGER_ROW, what(idempotencyKey));
@@ -157,24 +159,6 @@ export function tableLedger(table: TableClient, now: () => number): Ledger {
       );
     },
 
-    async claim(entry, leaseUntil) {
-      checkLedgerEntry(entry);
-      checkLease(leaseUntil);
-      return conditionalWrite<ClaimResult>(entry.idempotencyKey, (existing) => {
-        const blocked = existing ? claimBlockedBy(existing, now()) : null;
-        if (blocked) return { result: blocked };
-        return { write: { ...entry, status: 'pending', leaseUntil }, result: 'claimed' };
-      });
-    },
-
-    async release(idempotencyKey, holder) {
-      checkId('idempotencyKey', idempotencyKey);
-      return conditionalWrite<boolean>(idempotencyKey, (existing) => {
-        const released = releasedBy(existing, holder);
-        return released ? { write: released, result: true } : { result: false };
-      });
-    },
-
     async list() {
       const entries: LedgerEntry[] = [];
       try {
@@ -185,6 +169,77 @@ export function tableLedger(table: TableClient, now: () => number): Ledger {
         throw toKitError(`list table ${table.tableName}`, error);
       }
       return entries;
+    },
+  };
+}
+
+/**
+ * Leases, one entity per key. Every change is conditional on the ETag read just before it (or
+ * create-if-absent), so of two workers claiming one lapsed lease exactly one wins; the other re-reads
+ * and finds it live. Expiry is judged by `now`, the store's clock.
+ */
+export function tableLeaseStore(table: TableClient, now: () => number): LeaseStore {
+  const what = (key: string): string => `lease ${key}`;
+  const read = async (key: string): Promise<{ entity: Entity; lease: Lease } | null> => {
+    const entity = await readEntity(table, encodeKey(key), LEASE_ROW, what(key));
+    if (!entity || !isFor(entity, key)) return null;
+    return { entity, lease: parseJson<Lease>(entity, what(key)) };
+  };
+  const entityFor = (lease: Lease): Record<string, unknown> & { partitionKey: string; rowKey: string } => {
+    const json = JSON.stringify(lease);
+    checkJsonSize(what(lease.key), json);
+    // holder and until beside the JSON: what an operator looking at the table wants to see
+    return { partitionKey: encodeKey(lease.key), rowKey: LEASE_ROW, id: lease.key, holder: lease.holder, until: new Date(lease.until), ...toChunks(json) };
+  };
+  /** read → decide → write or delete under the read ETag; a lost race starts over from a fresh read */
+  const conditional = async <T>(
+    key: string,
+    decide: (existing: Lease | null) => { write: Lease; result: T } | { remove: true; result: T } | { result: T },
+  ): Promise<T> => {
+    for (let attempt = 0; attempt < LEASE_WRITE_ATTEMPTS; attempt++) {
+      const existing = await read(key);
+      const decision = decide(existing?.lease ?? null);
+      try {
+        if ('write' in decision) {
+          const entity = entityFor(decision.write);
+          if (existing) await table.updateEntity(entity, 'Replace', { etag: etagOf(existing.entity, what(key)) });
+          else await table.createEntity(entity);
+        } else if ('remove' in decision && existing) {
+          await table.deleteEntity(encodeKey(key), LEASE_ROW, { etag: etagOf(existing.entity, what(key)) });
+        }
+        return decision.result;
+      } catch (error) {
+        const status = statusOf(error);
+        if (status === 409 || status === 412 || status === 404) continue;
+        throw toKitError(`write ${what(key)} to table ${table.tableName}`, error);
+      }
+    }
+    throw new KitError(`${what(key)}: lost ${LEASE_WRITE_ATTEMPTS} write races in a row`, { kind: 'conflict', statusCode: 412 });
+  };
+
+  return {
+    async claim(key, holder, leaseMs) {
+      checkLeaseRequest(key, holder, leaseMs);
+      return conditional<'claimed' | 'busy'>(key, (existing) =>
+        mayClaim(existing, holder, now()) ? { write: { key, holder, until: now() + leaseMs }, result: 'claimed' } : { result: 'busy' },
+      );
+    },
+
+    async renew(key, holder, leaseMs) {
+      checkLeaseRequest(key, holder, leaseMs);
+      return conditional<boolean>(key, (existing) =>
+        existing?.holder === holder ? { write: { key, holder, until: now() + leaseMs }, result: true } : { result: false },
+      );
+    },
+
+    async release(key, holder) {
+      checkLeaseRequest(key, holder);
+      return conditional<boolean>(key, (existing) => (existing?.holder === holder ? { remove: true, result: true } : { result: false }));
+    },
+
+    async get(key) {
+      checkId('lease.key', key);
+      return (await read(key))?.lease ?? null;
     },
   };
 }

@@ -4,7 +4,7 @@
  */
 import { invalid } from '../../core/errors.js';
 import type { TicketRef } from '../../core/delivery.js';
-import type { LedgerEntry } from '../ports.js';
+import type { Lease, LedgerEntry } from '../ports.js';
 import { checkId, MAX_VALUE_CHARS } from './encoding.js';
 
 const LEDGER_STATUSES: readonly unknown[] = ['pending', 'done', 'failed'];
@@ -16,20 +16,8 @@ export function checkLedgerEntry(entry: LedgerEntry): void {
   if (!LEDGER_STATUSES.includes(entry.status)) {
     throw invalid('ledger.status', `must be "pending", "done" or "failed", got ${JSON.stringify(entry.status)}`);
   }
-  if (entry.leaseUntil !== undefined && !Number.isFinite(entry.leaseUntil)) {
-    throw invalid('ledger.leaseUntil', `must be milliseconds since the epoch, got ${JSON.stringify(entry.leaseUntil)}`);
-  }
-  if (entry.holder !== undefined && (typeof entry.holder !== 'string' || entry.holder.length > 200)) {
-    throw invalid('ledger.holder', 'must be a string of at most 200 characters');
-  }
   if (!Number.isInteger(entry.attempts) || entry.attempts < 0) {
     throw invalid('ledger.attempts', `must be an integer >= 0, got ${JSON.stringify(entry.attempts)}`);
-  }
-}
-
-export function checkLease(leaseUntil: number): void {
-  if (typeof leaseUntil !== 'number' || !Number.isFinite(leaseUntil)) {
-    throw invalid('ledger.claim.leaseUntil', `must be milliseconds since the epoch, got ${JSON.stringify(leaseUntil)}`);
   }
 }
 
@@ -41,21 +29,24 @@ export function mayReplace(existing: LedgerEntry['status'] | undefined, next: Le
   return existing !== 'done' || next === 'done';
 }
 
-export type ClaimResult = 'claimed' | 'done' | 'failed' | 'busy';
+/** How a lease's holder is named: an opaque token, short enough to sit beside the lease in one property. */
+export const MAX_HOLDER_CHARS = 200;
+/** Nothing the kit does holds a lane longer than the queue can delay a message (7 days). */
+export const MAX_LEASE_MS = 7 * 24 * 60 * 60 * 1000;
 
-/** A release rewrites the claim as a lapsed one, and only the holder's own live claim. */
-export function releasedBy(existing: LedgerEntry | null, holder: string): LedgerEntry | null {
-  if (!existing || existing.status !== 'pending' || existing.holder !== holder) return null;
-  const { holder: _gone, ...rest } = existing;
-  return { ...rest, leaseUntil: 0 };
+export function checkLeaseRequest(key: string, holder: string, leaseMs?: number): void {
+  checkId('lease.key', key);
+  if (typeof holder !== 'string' || holder === '' || holder.length > MAX_HOLDER_CHARS) {
+    throw invalid('lease.holder', `must be a non-empty string of at most ${MAX_HOLDER_CHARS} characters`);
+  }
+  if (leaseMs !== undefined && (typeof leaseMs !== 'number' || !Number.isFinite(leaseMs) || leaseMs < 0 || leaseMs > MAX_LEASE_MS)) {
+    throw invalid('lease.leaseMs', `must be milliseconds from 0 to ${MAX_LEASE_MS}, got ${JSON.stringify(leaseMs)}`);
+  }
 }
 
-/** What a claim finds in an existing entry; null means the caller may take it over. */
-export function claimBlockedBy(existing: Pick<LedgerEntry, 'status' | 'leaseUntil'>, now: number): ClaimResult | null {
-  if (existing.status === 'done') return 'done';
-  if (existing.status === 'failed') return 'failed';
-  // a pending entry without a lease was never a live claim (written by record, e.g. a released one)
-  return (existing.leaseUntil ?? 0) > now ? 'busy' : null;
+/** What a claim may do with what it found: take a free or lapsed lease, renew its own, never another's live one. */
+export function mayClaim(existing: Lease | null, holder: string, now: number): boolean {
+  return !existing || existing.holder === holder || existing.until <= now;
 }
 
 export function checkTicketRef(ref: TicketRef): void {

@@ -1,0 +1,13 @@
+/**
+ * Stage 4 — send: one call of the receiver's connector. It makes one attempt and classifies a failure
+ * as a KitError (connectors/http.ts); waiting and retrying are the retry-or-poison stage's job.
+ */
+import type { DeliveryResult } from '../../connectors/types.js';
+import type { Prepared } from './render.js';
+import type { DeliverDeps } from './types.js';
+
+export async function send(prepared: Prepared, attempt: number, deps: Pick<DeliverDeps, 'connectorFor'>): Promise<DeliveryResult> {
+  const { step, receiver, rendered, ticket } = prepared;
+  const connector = deps.connectorFor(step.receiver, receiver);
+  return connector.deliver({ step, receiverName: step.receiver, receiver, rendered, existingTicket: ticket, attempt });
+}
