@@ -6,6 +6,7 @@
  * Building blocks compose as plain handlers:
  *   startFakeServer(failWithProbability(0.3, seed, serverError(503), jira.handler, { when: 'after' }))
  */
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
@@ -16,6 +17,8 @@ export interface RecordedRequest {
   query: URLSearchParams;
   headers: IncomingHttpHeaders;
   body: string;
+  /** the request-target exactly as sent (path and raw query), e.g. for recomputing a signature */
+  rawUrl?: string;
 }
 
 export interface FakeReply {
@@ -40,6 +43,8 @@ export interface FakeServer {
   /** base URL, e.g. http://127.0.0.1:53122 (no trailing slash) */
   url: string;
   requests: RecordedRequest[];
+  /** TCP connections accepted so far: fewer than requests means connections were kept alive and reused */
+  readonly connections: number;
   close(): Promise<void>;
 }
 
@@ -169,6 +174,7 @@ export async function startFakeServer(
   const handler = typeof handlerOrRoutes === 'function' ? handlerOrRoutes : routes(handlerOrRoutes);
   const requests: RecordedRequest[] = [];
   const sockets = new Set<Socket>();
+  let connections = 0;
 
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -181,6 +187,7 @@ export async function startFakeServer(
         query: target.searchParams,
         headers: req.headers,
         body: Buffer.concat(chunks).toString('utf8'),
+        rawUrl: req.url ?? '/',
       };
       requests.push(recorded);
       Promise.resolve()
@@ -212,6 +219,7 @@ export async function startFakeServer(
   });
   server.on('connection', (s) => {
     sockets.add(s);
+    connections++;
     s.on('close', () => sockets.delete(s));
   });
 
@@ -225,6 +233,9 @@ export async function startFakeServer(
   return {
     url,
     requests,
+    get connections() {
+      return connections;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();
@@ -596,4 +607,147 @@ export function createFakeTeams(options: FakeTeamsOptions = {}): FakeTeams {
     return reply(options.acceptStatus ?? 202);
   };
   return { handler, messages, path };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fake Azure Communication Services data plane, access-key (HMAC-SHA256) auth. The fake recomputes
+// the signature from the request as it arrived (raw path and query, Host header, body), with its
+// own code, so a test passes only if the client signs what it actually sends. Error bodies follow
+// the ACS `{ error: { code, message } }` shape; their exact wording is not from a captured response.
+// ---------------------------------------------------------------------------------------------
+
+export interface FakeAcsOptions {
+  /** the resource's access key, base64 as the portal shows it */
+  accessKey: string;
+  /** clock the x-ms-date is judged by */
+  now?: () => number;
+  /** how far x-ms-date may be off; ACS allows 15 minutes */
+  maxSkewMs?: number;
+}
+
+export interface FakeAcs {
+  handler: FakeHandler;
+  /** requests whose signature held */
+  accepted: RecordedRequest[];
+  /** why each refused request was refused, for test failure messages */
+  rejections: string[];
+}
+
+export function createFakeAcs(options: FakeAcsOptions): FakeAcs {
+  const key = Buffer.from(options.accessKey, 'base64');
+  const maxSkewMs = options.maxSkewMs ?? 15 * 60_000;
+  const now = options.now ?? Date.now;
+  const accepted: RecordedRequest[] = [];
+  const rejections: string[] = [];
+  const denied = (why: string): FakeReply => {
+    rejections.push(why);
+    return reply(401, { error: { code: 'Denied', message: 'Denied by the resource provider.' } });
+  };
+  const one = (v: string | string[] | undefined): string | undefined => (typeof v === 'string' ? v : undefined);
+
+  const api = routes({
+    'POST /emails:send': () => reply(202, { id: 'op-1', status: 'Running' }, { 'operation-location': '/emails/operations/op-1?api-version=2023-03-31', 'retry-after': '30' }),
+    'GET /emails/operations/:id': (_req, params) => reply(200, { id: params.id, status: 'Succeeded' }),
+    'POST /sms': (req) => {
+      const body = JSON.parse(req.body) as { smsRecipients?: Array<{ to?: string }> };
+      const value = (body.smsRecipients ?? []).map((r, i) => ({ to: r.to, messageId: `m-${i}`, httpStatusCode: 202, repeatabilityResult: 'accepted', successful: true }));
+      return reply(202, { value });
+    },
+  });
+
+  const handler: FakeHandler = (req, params) => {
+    const date = one(req.headers['x-ms-date']);
+    const hash = one(req.headers['x-ms-content-sha256']);
+    const authorization = one(req.headers.authorization);
+    const host = one(req.headers.host);
+    if (!date || !hash || !authorization || !host) return denied('x-ms-date, x-ms-content-sha256, Authorization and Host are all required');
+    const at = Date.parse(date);
+    if (Number.isNaN(at) || Math.abs(now() - at) > maxSkewMs) return denied(`x-ms-date ${date} is more than ${maxSkewMs} ms off`);
+    if (hash !== createHash('sha256').update(req.body, 'utf8').digest('base64')) return denied('x-ms-content-sha256 is not the hash of the body');
+    const m = /^HMAC-SHA256 SignedHeaders=([^&]+)&Signature=(.+)$/.exec(authorization);
+    if (!m) return denied('Authorization is not HMAC-SHA256 SignedHeaders=…&Signature=…');
+    if (m[1] !== 'x-ms-date;host;x-ms-content-sha256') return denied(`unexpected SignedHeaders ${m[1]}`);
+    const toSign = `${req.method}\n${req.rawUrl ?? req.path}\n${date};${host};${hash}`;
+    const expected = createHmac('sha256', key).update(toSign, 'utf8').digest();
+    const given = Buffer.from(m[2] ?? '', 'base64');
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return denied('signature does not match');
+    accepted.push(req);
+    return api(req, params);
+  };
+  return { handler, accepted, rejections };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fake Slack: an incoming webhook (answers the text "ok") and the Web API's chat.postMessage
+// (answers HTTP 200 with {ok:false, error} for everything but rate limits, which are 429 + Retry-After).
+// ---------------------------------------------------------------------------------------------
+
+export interface FakeSlackOptions {
+  /** the bot token chat.postMessage accepts */
+  botToken?: string;
+  /** channel ids that exist */
+  channels?: string[];
+}
+
+export interface FakeSlack {
+  handler: FakeHandler;
+  /** accepted messages (webhook and Web API), parsed */
+  posted: unknown[];
+  /** path of the incoming webhook: /services/T…/B…/<secret> */
+  webhookPath: string;
+  /** the next `n` calls are rate limited with Retry-After `seconds` */
+  rateLimitNext(n: number, seconds: number): void;
+}
+
+export function createFakeSlack(options: FakeSlackOptions = {}): FakeSlack {
+  const channels = options.channels ?? ['C0123456789'];
+  const posted: unknown[] = [];
+  const webhookPath = '/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX';
+  let limited = 0;
+  let limitSeconds = 1;
+  const slackError = (error: string) => reply(200, { ok: false, error });
+  const parse = (body: string): Record<string, unknown> | null => {
+    try {
+      const v = JSON.parse(body) as unknown;
+      return isObject(v) ? v : null;
+    } catch {
+      return null;
+    }
+  };
+
+  const handler: FakeHandler = (req) => {
+    if (limited > 0) {
+      limited--;
+      return reply(429, { ok: false, error: 'ratelimited' }, { 'retry-after': String(limitSeconds) });
+    }
+    if (req.path.startsWith('/services/')) {
+      if (req.path !== webhookPath) return reply(404, 'no_service', { 'content-type': 'text/html' });
+      const body = parse(req.body);
+      if (!body) return reply(400, 'invalid_payload', { 'content-type': 'text/html' });
+      if (typeof body.text !== 'string' && !Array.isArray(body.blocks)) return reply(400, 'no_text', { 'content-type': 'text/html' });
+      posted.push(body);
+      return reply(200, 'ok', { 'content-type': 'text/html' });
+    }
+    if (req.method === 'POST' && req.path === '/api/chat.postMessage') {
+      const authorization = req.headers.authorization;
+      if (!authorization) return slackError('not_authed');
+      if (options.botToken !== undefined && authorization !== `Bearer ${options.botToken}`) return slackError('invalid_auth');
+      const body = parse(req.body);
+      if (!body) return slackError('invalid_json');
+      if (typeof body.channel !== 'string' || !channels.includes(body.channel)) return slackError('channel_not_found');
+      if (typeof body.text !== 'string' && !Array.isArray(body.blocks)) return slackError('no_text');
+      posted.push(body);
+      return reply(200, { ok: true, channel: body.channel, ts: `1712345678.${String(posted.length).padStart(6, '0')}` });
+    }
+    return reply(404, { ok: false, error: 'unknown_method' });
+  };
+  return {
+    handler,
+    posted,
+    webhookPath,
+    rateLimitNext(n, seconds) {
+      limited = n;
+      limitSeconds = seconds;
+    },
+  };
 }
