@@ -46,6 +46,15 @@ export function escapeHtml(s: string): string {
   return s.replace(/[&<>"'`=]/g, (c) => HTML_ESCAPES[c] ?? c);
 }
 
+/**
+ * A double-quoted attribute value that carries a whole document (an iframe's srcdoc in the outbox
+ * preview): `&` and `"` are all a browser needs escaped to read it back byte for byte, and escaping
+ * the rest as escapeHtml does would triple the size of every HTML body on the page.
+ */
+export function escapeQuotedAttribute(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/"/g, '&quot;');
+}
+
 const XML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
 
 /** Text or attribute value in XML 1.0 (TwiML). cleanText already removed what XML 1.0 forbids. */
