@@ -212,7 +212,8 @@ class Sanitiser implements TokenHandler {
     if (!ALLOWED_ELEMENTS.has(name)) return;
     this.out.push(this.startTag(token));
     const keptMode = RAW_KEPT[name];
-    if (keptMode !== undefined && !token.selfClosing) {
+    // no selfClosing check: a browser ignores "/>" on these, so <style/> opens raw text all the same
+    if (keptMode !== undefined) {
       this.tokenizer.state = keptMode;
       this.inStyle = name === 'style';
     }

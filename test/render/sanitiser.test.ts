@@ -76,6 +76,8 @@ describe('the HTML sanitiser reads markup as a browser tokenises it', () => {
     ['<noscript><p title="</noscript><img src=x onerror=alert(1)>">', '<img src="#blocked-url">">'],
     ['<math><mtext><table><mglyph><style><img src=x onerror=alert(1)>', ''],
     ['<svg></p><style><a id="</style><img src=1 onerror=alert(1)>">', ''],
+    ['<style/><a title="</style><img src=x onerror=alert(1)>">', '<style/><a title="</style><img src="#blocked-url">">'],
+    ['<title/><a title="</title><img src=x onerror=alert(1)>">', '<title/>&lt;a title="</title><img src="#blocked-url">">'],
   ])('%j → %j', (input, expected) => {
     const out = sanitiseHtml(input);
     expect(out).toBe(expected);
