@@ -104,7 +104,16 @@ async function deliverTry(t: Try, deps: DeliverDeps): Promise<DeliveryOutcome> {
     // The target has it. From here on, a failure must not lead to sending it again.
     holdLane = true;
     const action = step.guidanceOnly ? 'guidance-only' : result.action;
-    await recordDelivered(deps.stores, t, result, action, remaining);
+    try {
+      await recordDelivered(deps.stores, t, result, action, remaining);
+    } catch (e) {
+      // the one case an operator must hear about even if a later try succeeds: the receiver has it, the kit's record does not
+      t.log.error('the target accepted the delivery but the kit could not record it; the lane stays held until its lease lapses', {
+        ...t.fields,
+        error: reasonOf(e),
+      });
+      throw e;
+    }
     holdLane = false;
 
     const done = outcomeOf(t, { action, ticket: result.ticket, outbox: result.outbox, changeIds: remaining.map((c) => c.id) });

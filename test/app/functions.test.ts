@@ -6,7 +6,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HttpRequest, InvocationContext } from '@azure/functions';
 import type { TokenCredential } from '@azure/identity';
 import { dispatchHandler } from '../../functions/app/dispatch.js';
-import { deliverHandler } from '../../functions/app/deliver.js';
+import { deliverHandler, hostTryOf, maxDequeueCount } from '../../functions/app/deliver.js';
+import { MAX_DEQUEUE_COUNT_SETTING } from '../../functions/pipeline/deliver.js';
+import { ingest } from '../../functions/pipeline/ingest.js';
+import { KitError } from '../../functions/core/errors.js';
+import type { Ledger } from '../../functions/state/ports.js';
 import { healthHandler } from '../../functions/app/health.js';
 import { findPlaybooksDir, setAppRuntimeForTests } from '../../functions/app/runtime.js';
 import { commentBack } from '../../functions/pipeline/comment-back.js';
@@ -18,11 +22,12 @@ import { harness, sampleLines } from '../pipeline/harness.js';
 
 const connection = useAzurite();
 const logs: string[] = [];
-const context = () =>
+const context = (triggerMetadata?: Record<string, unknown>) =>
   new InvocationContext({
     functionName: 'test',
     invocationId: `inv-${Math.random().toString(36).slice(2)}`,
     logHandler: (_level, ...args) => logs.push(args.map(String).join(' ')),
+    ...(triggerMetadata ? { triggerMetadata } : {}),
   });
 const post = (body: string, headers: Record<string, string> = { 'content-type': 'application/json' }) =>
   new HttpRequest({ method: 'POST', url: 'http://localhost/api/dispatch', body: { string: body }, headers });
@@ -33,6 +38,7 @@ let arm: FakeServer;
 let teamsServer: FakeServer;
 const teams = createFakeTeams({ sig: 'SECRETSIGNATURE0123456789abcdef' });
 const armComments: Array<{ path: string; message: string }> = [];
+let appRuntimeForTests: Parameters<typeof setAppRuntimeForTests>[0] = null;
 
 beforeAll(async () => {
   stores = await createAzureStores({ connectionString: connection(), ...uniqueNames() });
@@ -43,7 +49,8 @@ beforeAll(async () => {
   });
   teamsServer = await startFakeServer(teams.handler);
   const h = await harness(stores, { teamsWebhookUrl: `${teamsServer.url}${teams.path}?sig=SECRETSIGNATURE0123456789abcdef` }, { afterDelivered: commentBack({ credential, endpoint: arm.url }) });
-  setAppRuntimeForTests(async () => ({ ...h.runtime, stores }));
+  appRuntimeForTests = async () => ({ ...h.runtime, stores });
+  setAppRuntimeForTests(appRuntimeForTests);
 });
 
 afterAll(async () => {
@@ -120,6 +127,64 @@ describe('deliver (queue)', () => {
     const poison = await stores.queue.peekPoisonEntries(10);
     const malformed = poison.filter((p) => p.reason.startsWith('malformed message'));
     expect(malformed.map((p) => p.raw)).toEqual(['{"unexpected":true}', 'garbage', '{"step":{"idempotencyKey":"half"},"attempt":1}']);
+  });
+});
+
+describe('deliver (queue): the host\'s retries', () => {
+  it('reads dequeueCount from the trigger metadata and the host\'s limit from host.json or its app setting', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const hostJson = JSON.parse(await readFile(new URL('../../host.json', import.meta.url), 'utf8')) as { extensions: { queues: { maxDequeueCount: number } } };
+    expect(maxDequeueCount({})).toBe(hostJson.extensions.queues.maxDequeueCount);
+    expect(maxDequeueCount({ [MAX_DEQUEUE_COUNT_SETTING]: '8' })).toBe(8);
+    expect(maxDequeueCount({ [MAX_DEQUEUE_COUNT_SETTING]: 'many' })).toBe(hostJson.extensions.queues.maxDequeueCount);
+    expect(hostTryOf(context({ dequeueCount: 3 }), {})).toEqual({ dequeueCount: 3, maxDequeueCount: 5 });
+    expect(hostTryOf(context({ dequeueCount: '4' }), {})).toEqual({ dequeueCount: 4, maxDequeueCount: 5 });
+    expect(hostTryOf(context(), {})).toEqual({ maxDequeueCount: 5 });
+  });
+
+  it('a try that keeps throwing after Teams accepted: attempts rise, the last try marks it failed with a poison record, one message only', async () => {
+    // fresh state, and a ledger that refuses writes from the moment Teams accepted until the operator fixes it
+    const own = await createAzureStores({ connectionString: connection(), ...uniqueNames() });
+    const ownTeams = createFakeTeams();
+    const server = await startFakeServer(ownTeams.handler);
+    let broken = true;
+    const refuse = () => {
+      if (broken && ownTeams.messages.length > 0) throw new KitError('table service 403: AuthorizationPermissionMismatch', { kind: 'auth', statusCode: 403 });
+    };
+    const ledger: Ledger = {
+      get: async (k) => (refuse(), own.ledger.get(k)),
+      list: () => own.ledger.list(),
+      record: async (e) => (refuse(), own.ledger.record(e)),
+    };
+    const failingStores = { ...own, ledger };
+    try {
+      const h = await harness(failingStores, { teamsWebhookUrl: `${server.url}${ownTeams.path}` });
+      setAppRuntimeForTests(async () => ({ ...h.runtime, stores: failingStores }));
+      const [first] = await sampleLines();
+      const step = (await ingest(first, h.runtime.ingestDeps)).steps.find((s) => s.receiver === 'soc-teams')!;
+      const message = JSON.parse(JSON.stringify({ step, attempt: 1 })) as unknown; // as the host decodes it
+      const before = logs.length;
+
+      // the host hands the same message over again after each try that threw
+      for (const dequeueCount of [1, 2, 3, 4]) await expect(deliverHandler(message, context({ dequeueCount }))).rejects.toThrow(/403/);
+      expect(ownTeams.messages).toHaveLength(1);
+      broken = false;
+      await expect(deliverHandler(message, context({ dequeueCount: 5 }))).resolves.toBeUndefined();
+
+      expect(ownTeams.messages).toHaveLength(1);
+      const entry = await own.ledger.get(step.idempotencyKey);
+      expect(entry).toMatchObject({ status: 'failed', attempts: 5 });
+      const poisoned = (await own.queue.peekPoison(10)).filter((p) => p.delivery.step.idempotencyKey === step.idempotencyKey);
+      expect(poisoned).toHaveLength(1);
+      expect(poisoned[0]!.reason).toMatch(/Functions host handed this message over 5 time\(s\)/);
+      const lines = logs.slice(before);
+      // each try logged its own attempt number, and the end was reported with the idempotency key
+      for (const attempt of [1, 2, 3, 4]) expect(lines.some((l) => l.includes('delivery try threw') && l.includes(`"attempt":${attempt}`))).toBe(true);
+      expect(lines.some((l) => l.includes('retried it to its limit') && l.includes(`"idempotencyKey":"${step.idempotencyKey}"`))).toBe(true);
+    } finally {
+      setAppRuntimeForTests(appRuntimeForTests);
+      await server.close();
+    }
   });
 });
 
