@@ -3,7 +3,7 @@ import { failure } from '../helpers/errors.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { redactSecrets, redactUrl } from '../../functions/connectors/redact.js';
 import { resolveSecret } from '../../functions/connectors/secrets.js';
-import { send } from '../../functions/connectors/http.js';
+import { send } from '../../functions/connectors/http/index.js';
 import { createTeamsConnector } from '../../functions/connectors/teams/teams.js';
 import { KitError } from '../../functions/core/errors.js';
 import { makeStep } from '../fixtures/incident.js';
