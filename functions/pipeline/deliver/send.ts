@@ -1,6 +1,6 @@
 /**
  * Stage 4 — send: one call of the receiver's connector. It makes one attempt and classifies a failure
- * as a KitError (connectors/http.ts); waiting and retrying are the retry-or-poison stage's job.
+ * as a KitError (connectors/http/send.ts); waiting and retrying are the retry-or-poison stage's job.
  */
 import type { DeliveryResult } from '../../connectors/types.js';
 import type { Prepared } from './render.js';
