@@ -1,0 +1,186 @@
+/**
+ * Jira Cloud REST v3 as a ticket target: the small functions the ticket engine (`../tickets/engine.ts`)
+ * calls, on the shared target client. The engine owns the order, the markers and the settle delay; this
+ * file only knows Jira's endpoints and shapes.
+ *
+ *  find        POST /rest/api/3/search/jql by the label `sentinel-<key>` (oldest first), naming the issue
+ *              this process created in `reconcileIssues` (read-after-write for that id; search is
+ *              otherwise eventually consistent)
+ *  create      POST /rest/api/3/issue
+ *  hasComment  GET  …/comment?expand=properties, looking for the step's idempotency key in the
+ *              `sentinel-playbook-kit` comment property
+ *  comment     POST …/comment with that property
+ *  transition  GET  …/transitions, the one whose name (or target status) is `doneTransition`, POST it with
+ *              the comment in `update.comment` (one call, so no separate comment); none available and the
+ *              issue's status category is `done` → already there
+ *  reopen      (only with `reopenTransition`) the same, to a status whose category is not `done`
+ */
+import type { ReceiverOf } from '../../core/config-schema.js';
+import type { TicketRef } from '../../core/delivery.js';
+import { KitError } from '../../core/errors.js';
+import { basicAuth, checkEndpointUrl, createTargetClient, type SendResponse, type TargetClient } from '../http/index.js';
+import { resolveSecret } from '../secrets.js';
+import type { TicketContext, TicketTarget, TransitionOutcome } from '../tickets/engine.js';
+import { JIRA_COMMENT_PROPERTY, jiraCommentBody, jiraCreateBody, jiraLabelFor, jiraTransitionBody } from './payload.js';
+
+/**
+ * A create that failed after it was sent may still have made the issue. Atlassian documents the search
+ * index delay only as "seconds to minutes"; two minutes covers the common case and costs little on a
+ * rare failure.
+ */
+export const JIRA_SEARCH_SETTLE_MS = 120_000;
+
+export interface JiraTargetOptions {
+  receiverName: string;
+  receiver: ReceiverOf<'jira'>;
+  env?: Record<string, string | undefined>;
+  fetchTimeoutMs?: number;
+  /**
+   * Transition (or target status) name that reopens a done issue when the incident is reactivated. Unset:
+   * a reactivation reaches a done issue as a comment, as every other late update does.
+   */
+  reopenTransition?: string;
+}
+
+interface SearchResponse {
+  issues?: Array<{ id?: unknown; key?: unknown; fields?: { status?: { statusCategory?: { key?: unknown } } } }>;
+}
+interface TransitionsResponse {
+  transitions?: Array<{ id?: unknown; name?: unknown; to?: { name?: unknown; statusCategory?: { key?: unknown } } }>;
+}
+interface IssueResponse {
+  fields?: { status?: { statusCategory?: { key?: unknown } } };
+}
+interface CommentsResponse {
+  comments?: Array<{ properties?: Array<{ key?: unknown; value?: { idempotencyKey?: unknown } }> }>;
+}
+
+const PROJECT_KEY = /^[A-Z][A-Z0-9_]{1,9}$/;
+const SAFE_LABEL = /^[a-z0-9-]+$/;
+const lower = (v: unknown) => (typeof v === 'string' ? v.trim().toLowerCase() : undefined);
+
+/** Builds the target for one delivery; secrets are resolved here, so a missing one fails before any request. */
+export function openJiraTarget(options: JiraTargetOptions): TicketTarget {
+  const { receiverName, receiver } = options;
+  const env = options.env ?? process.env;
+  const prefix = `receivers.${receiverName}`;
+  if (receiver.baseUrl === undefined) {
+    throw new KitError(`${prefix}.baseUrl is not set: this receiver delivers to the outbox, not to Jira`, {
+      kind: 'config',
+      where: { field: `${prefix}.baseUrl` },
+    });
+  }
+  const baseUrl = checkEndpointUrl(receiver.baseUrl, `${prefix}.baseUrl`).href.replace(/\/+$/, '');
+  const email = resolveSecret(receiver.email, env, `${prefix}.email`);
+  const apiToken = resolveSecret(receiver.apiToken, env, `${prefix}.apiToken`);
+  if (email === undefined || apiToken === undefined) {
+    throw new KitError(`${prefix} needs both email and apiToken secret references for Basic auth`, {
+      kind: 'config',
+      where: { field: email === undefined ? `${prefix}.email` : `${prefix}.apiToken` },
+    });
+  }
+  const client: TargetClient = createTargetClient({
+    target: 'jira',
+    baseUrl,
+    field: `${prefix}.baseUrl`,
+    auth: basicAuth(email, apiToken),
+    timeoutMs: options.fetchTimeoutMs,
+  });
+
+  const call = (ctx: TicketContext, method: string, path: string, json?: unknown): Promise<SendResponse> =>
+    client.send({ method, path, headers: { accept: 'application/json' }, json, signal: ctx.request.signal });
+  const issuePath = (t: TicketRef) => `/rest/api/3/issue/${encodeURIComponent(t.key ?? t.id)}`;
+  const ref = (ctx: TicketContext, id: string, key: string, state: TicketRef['state']): TicketRef => ({
+    receiver: receiverName,
+    incidentKey: ctx.request.step.incidentKey,
+    id,
+    key,
+    url: `${baseUrl}/browse/${encodeURIComponent(key)}`,
+    state,
+  });
+  const parts = (ctx: TicketContext) => ctx.request.rendered.parts;
+
+  /**
+   * Finds the transition named `name` (or leading to a status of that name) and posts it with the
+   * comment. None available: if the issue is already on the wanted side (`done` or not), nothing to move.
+   */
+  async function move(ticket: TicketRef, ctx: TicketContext, name: string, field: string, wantDone: boolean): Promise<TransitionOutcome> {
+    const res = await call(ctx, 'GET', `${issuePath(ticket)}/transitions`);
+    const transitions = res.json<TransitionsResponse>().transitions ?? [];
+    const want = name.trim().toLowerCase();
+    const match = transitions.find((t) => lower(t.name) === want) ?? transitions.find((t) => lower(t.to?.name) === want);
+    if (match && typeof match.id === 'string') {
+      await call(ctx, 'POST', `${issuePath(ticket)}/transitions`, jiraTransitionBody(parts(ctx), match.id, [], ctx.marker.idempotencyKey));
+      return 'moved-with-comment';
+    }
+    const issue = await call(ctx, 'GET', `${issuePath(ticket)}?fields=status`);
+    const done = issue.json<IssueResponse>().fields?.status?.statusCategory?.key === 'done';
+    if (done === wantDone) return 'already-there';
+    const names = transitions.map((t) => `"${String(t.name)}"${t.to?.name ? ` (to ${String(t.to.name)})` : ''}`).join(', ');
+    throw new KitError(
+      `jira: issue ${ticket.key ?? ticket.id} has no transition named "${name}" (${field}); available: ${names || 'none'}`,
+      { kind: 'terminal', where: { field } },
+    );
+  }
+
+  const reopenTransition = options.reopenTransition;
+  return {
+    name: 'jira',
+    noun: 'issue',
+    label: 'Jira',
+    settleMs: JIRA_SEARCH_SETTLE_MS,
+
+    async find(ctx) {
+      const label = jiraLabelFor(ctx.request.step.incidentKey);
+      // both are ours and validated, but the guarantee "no attacker text in JQL" is checked here, where JQL is built
+      if (!PROJECT_KEY.test(receiver.project) || !SAFE_LABEL.test(label)) {
+        throw new KitError(`jira: refusing to build JQL from project "${receiver.project}"`, { kind: 'config' });
+      }
+      const known = ctx.createdHere?.id;
+      const res = await call(ctx, 'POST', '/rest/api/3/search/jql', {
+        jql: `project = "${receiver.project}" AND labels = "${label}" ORDER BY created ASC`,
+        fields: ['summary', 'status'],
+        maxResults: 1,
+        ...(known === undefined ? {} : { reconcileIssues: [Number(known)] }),
+      });
+      const hit = res.json<SearchResponse>().issues?.[0];
+      if (!hit) return null;
+      if (typeof hit.id !== 'string' || typeof hit.key !== 'string') {
+        throw new KitError('jira: search/jql returned an issue without id and key', { kind: 'terminal', statusCode: res.status });
+      }
+      // `labels = "…"` is an exact match, so the label is this incident's; the key must be the project's
+      if (!hit.key.startsWith(`${receiver.project}-`)) {
+        throw new KitError(`jira: search/jql returned ${hit.key}, which is not in project ${receiver.project}`, { kind: 'terminal', statusCode: res.status });
+      }
+      const done = hit.fields?.status?.statusCategory?.key === 'done';
+      return ref(ctx, hit.id, hit.key, done ? 'resolved' : 'open');
+    },
+
+    async create(ctx) {
+      const input = { step: ctx.request.step, receiverName, receiver, rendered: ctx.request.rendered, operation: 'create' as const, ticket: null };
+      const res = await call(ctx, 'POST', '/rest/api/3/issue', jiraCreateBody(input));
+      const created = res.json<{ id?: unknown; key?: unknown }>();
+      if (typeof created.id !== 'string' || typeof created.key !== 'string') {
+        throw new KitError('jira: issue create answered without id and key', { kind: 'terminal', statusCode: res.status });
+      }
+      return ref(ctx, created.id, created.key, 'open');
+    },
+
+    async hasComment(ticket, ctx) {
+      const res = await call(ctx, 'GET', `${issuePath(ticket)}/comment?orderBy=-created&maxResults=50&expand=properties`);
+      const comments = res.json<CommentsResponse>().comments ?? [];
+      const key = ctx.marker.idempotencyKey;
+      return comments.some((c) => (c.properties ?? []).some((p) => p.key === JIRA_COMMENT_PROPERTY && p.value?.idempotencyKey === key));
+    },
+
+    async comment(ticket, ctx) {
+      await call(ctx, 'POST', `${issuePath(ticket)}/comment`, jiraCommentBody(parts(ctx), [], ctx.marker.idempotencyKey));
+    },
+
+    transition: (ticket, ctx) => move(ticket, ctx, receiver.doneTransition, `${prefix}.doneTransition`, true),
+
+    ...(reopenTransition === undefined
+      ? {}
+      : { reopen: (ticket: TicketRef, ctx: TicketContext) => move(ticket, ctx, reopenTransition, `${prefix}.reopenTransition`, false) }),
+  };
+}
