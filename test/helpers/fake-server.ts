@@ -30,9 +30,14 @@ export interface FakeReply {
 
 /**
  * hang: never answer (the client's timeout must fire); reset: destroy the socket without a response
- * (ECONNRESET / "socket hang up"); stall-body: send the status line and part of the body, then hang.
+ * (ECONNRESET / "socket hang up"); stall-body: send the status line and part of the body, then hang;
+ * reset-mid-body: send the status line and part of the body, then destroy the socket (no timeout needed).
  */
-export type Fault = { fault: 'hang' } | { fault: 'reset' } | { fault: 'stall-body'; status: number };
+export type Fault =
+  | { fault: 'hang' }
+  | { fault: 'reset' }
+  | { fault: 'stall-body'; status: number }
+  | { fault: 'reset-mid-body'; status: number };
 
 export type FakeResult = FakeReply | Fault;
 export type FakeHandler = (req: RecordedRequest, params: Record<string, string>) => FakeResult | Promise<FakeResult>;
@@ -70,6 +75,7 @@ export function serverError(status = 503, headers: Record<string, string> = {}):
 export const hang = (): Fault => ({ fault: 'hang' });
 export const reset = (): Fault => ({ fault: 'reset' });
 export const stallBody = (status = 200): Fault => ({ fault: 'stall-body', status });
+export const resetMidBody = (status = 200): Fault => ({ fault: 'reset-mid-body', status });
 
 /** mulberry32: a tiny deterministic PRNG so a "30% failures" run is the same run every time. */
 export function seededRandom(seed: number): () => number {
@@ -195,9 +201,11 @@ export async function startFakeServer(
         .then((result) => {
           if ('fault' in result) {
             if (result.fault === 'reset') req.socket.destroy();
-            else if (result.fault === 'stall-body') {
+            else if (result.fault === 'stall-body' || result.fault === 'reset-mid-body') {
               res.writeHead(result.status, { 'content-type': 'application/json', 'content-length': '1000' });
-              res.write('{"partial":');
+              // the destroy must follow the written bytes, or the client may see a plain reset instead
+              if (result.fault === 'reset-mid-body') res.write('{"partial":', () => setImmediate(() => req.socket.destroy()));
+              else res.write('{"partial":');
             }
             return; // hang: leave the socket open until close()
           }
