@@ -2,17 +2,12 @@
 import { readdir, readFile, writeFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { OutboxFormat } from '../types.js';
+import { OUTBOX_FORMATS } from './outbox.js';
 import { renderPreviewPage, type PreviewEntry } from './preview.js';
 
-// Record, so a new OutboxFormat cannot be left out of the page
-const KNOWN: Record<OutboxFormat, true> = {
-  eml: true, 'teams.json': true, 'slack.json': true, 'sms.txt': true, 'twiml.xml': true, 'jira.json': true, 'servicenow.json': true,
-  'ado.json': true, 'zendesk.json': true, 'freshservice.json': true, 'pagerduty.json': true, 'failed.json': true,
-};
-const FORMATS = Object.keys(KNOWN) as OutboxFormat[];
 
 export function formatOf(fileName: string): OutboxFormat | null {
-  return FORMATS.find((f) => fileName.endsWith(`.${f}`)) ?? null;
+  return OUTBOX_FORMATS.find((f) => fileName.endsWith(`.${f}`)) ?? null;
 }
 
 export async function readOutbox(dir: string): Promise<PreviewEntry[]> {

@@ -109,8 +109,8 @@ export interface FailedDeliveryRecord {
 
 export const FAILED_FORMAT = 'failed.json';
 
-// Record<OutboxFormat, …> so a new payload format cannot be added without --fresh learning it is ours.
-const KIT_FORMATS: Record<OutboxFormat | typeof FAILED_FORMAT, true> = {
+// Record, so a new OutboxFormat cannot be left out: --fresh must know it is the kit's, and the preview page must show it.
+const FORMAT_TABLE: Record<OutboxFormat, true> = {
   eml: true,
   'teams.json': true,
   'slack.json': true,
@@ -122,8 +122,10 @@ const KIT_FORMATS: Record<OutboxFormat | typeof FAILED_FORMAT, true> = {
   'zendesk.json': true,
   'freshservice.json': true,
   'pagerduty.json': true,
-  [FAILED_FORMAT]: true,
+  'failed.json': true,
 };
+/** every kind of file the kit writes into a receiver's outbox folder */
+export const OUTBOX_FORMATS = Object.keys(FORMAT_TABLE) as OutboxFormat[];
 const KIT_TOP_FILES = new Set([OUTBOX_MARKER, 'index.html', 'index.html.tmp']);
 /** what safeFileStem can produce */
 const STEM = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,79}$/;
@@ -135,7 +137,7 @@ function isKitOutboxFile(name: string): boolean {
   const m = /^(.+)-\d+\.(.+)$/.exec(name);
   if (!m) return false;
   const ext = m[2]!;
-  return STEM.test(m[1]!) && Object.hasOwn(KIT_FORMATS, ext);
+  return STEM.test(m[1]!) && Object.hasOwn(FORMAT_TABLE, ext);
 }
 
 export async function hasOutboxMarker(dir: string): Promise<boolean> {
