@@ -1,5 +1,5 @@
 import { writeFileSync, mkdirSync } from 'node:fs';
-import { jsonSchemas } from '../functions/core/json-schema.js';
+import { jsonSchemas } from '../functions/config/json-schema.js';
 
 mkdirSync(new URL('../schema/', import.meta.url), { recursive: true });
 for (const [name, schema] of Object.entries(jsonSchemas())) {

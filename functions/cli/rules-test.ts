@@ -17,7 +17,7 @@ import {
 } from '../core/automation-rules.js';
 import { KitError } from '../core/errors.js';
 import { loadKitOrThrow } from '../config/load.js';
-import { locateField } from '../core/config.js';
+import { locateField } from '../config/parse.js';
 import { changeSummary } from '../core/detect-changes.js';
 import type { Snapshot } from '../core/model.js';
 import { parseEvent } from '../core/parse-event.js';

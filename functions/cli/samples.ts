@@ -2,7 +2,7 @@
  * A built-in sample incident and the five seed moments, for `spk validate` (render every template
  * once) and `spk render` / `spk routes test` when no event file is given.
  */
-import type { KitConfig } from '../core/config.js';
+import type { KitConfig } from '../config/parse.js';
 import { matchPlaybooks } from '../core/match.js';
 import { planSteps } from '../core/plan.js';
 import type { DeliveryStep } from '../core/delivery.js';

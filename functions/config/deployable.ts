@@ -3,7 +3,7 @@
  * Azure — no receiver may silently fall back to the outbox there (see deploymentProblems).
  */
 import { join } from 'node:path';
-import { deploymentProblems } from '../core/config.js';
+import { deploymentProblems } from './parse.js';
 import { KitError } from '../core/errors.js';
 import type { TemplateSet } from '../render/engine.js';
 import { LIVE_KINDS, loadKit, RECEIVERS_FILE, type LoadedKit } from './load.js';

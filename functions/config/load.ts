@@ -6,9 +6,9 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { KitError } from '../core/errors.js';
-import { crossCheck, EMPTY_EXCLUSIONS, parseExclusionsFile, parsePlaybookFile, parseReceiversFile, type KitConfig } from '../core/config.js';
-import type { ReceiverKind } from '../core/config-schema.js';
-import type { PlaybookConfig } from '../core/config-schema.js';
+import { crossCheck, EMPTY_EXCLUSIONS, parseExclusionsFile, parsePlaybookFile, parseReceiversFile, type KitConfig } from './parse.js';
+import type { ReceiverKind } from './schema.js';
+import type { PlaybookConfig } from './schema.js';
 import { compileTemplatesReport, hasTemplate, type TemplateSet } from '../render/engine.js';
 import type { TemplateFile } from '../render/types.js';
 

@@ -3,8 +3,8 @@
  * connector — like Alertmanager's BuildReceiverIntegrations. A receiver without an endpoint goes to the
  * outbox, built by the same payload builder the live connector uses.
  */
-import type { ReceiverConfig, ReceiverKind } from '../core/config-schema.js';
-import { deliversLive } from '../core/config.js';
+import type { ReceiverConfig, ReceiverKind } from '../config/schema.js';
+import { deliversLive } from '../config/parse.js';
 import { createOutboxConnector } from './outbox/outbox.js';
 import type { Connector, PayloadBuilder } from './types.js';
 import type { TicketRef } from '../core/delivery.js';

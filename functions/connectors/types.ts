@@ -3,7 +3,7 @@
  * plus the pure payload builders each target folder exports so the outbox writes exactly what the
  * real connector would send.
  */
-import type { ReceiverConfig } from '../core/config-schema.js';
+import type { ReceiverConfig } from '../config/schema.js';
 import type { DeliveryStep, TicketRef } from '../core/delivery.js';
 import type { RenderedMessage } from '../render/types.js';
 

@@ -4,7 +4,7 @@
  * (a Storage Queue message is at most 64 KiB after base64) and serialisable.
  */
 import type { Change, Incident } from './model.js';
-import type { ReceiverKind } from './config-schema.js';
+import type { ReceiverKind } from '../config/schema.js';
 
 export type StepType = 'notify' | 'ticket';
 export type TicketAction = 'upsert' | 'resolve';

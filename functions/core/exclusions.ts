@@ -2,7 +2,7 @@
  * Exclusions: devices, users and groups the kit must never act on. An incident that involves one still
  * reaches people — marked "manual action required" — but gets no automated action.
  */
-import type { Exclusions } from './config-schema.js';
+import type { Exclusions } from '../config/schema.js';
 import type { Incident } from './model.js';
 
 /** `*` and `?` globs, case-insensitive, whole-value match; anything else is literal. */

@@ -2,7 +2,7 @@
  * Playbook matching: which playbooks an event reaches, and through which of its changes.
  * A playbook's `on:` holds triggers (any one may match a change) and filters (all must hold).
  */
-import type { PlaybookConfig, Trigger } from './config-schema.js';
+import type { PlaybookConfig, Trigger } from '../config/schema.js';
 import { severityRank, type Change, type Incident, type Severity, type Source } from './model.js';
 
 export interface PlaybookMatch {

@@ -7,7 +7,7 @@
  * `spk routes test`, `spk rules test` and `spk render`, so the CLI shows exactly what the pipeline would do.
  */
 import { createHash } from 'node:crypto';
-import type { KitConfig } from './config.js';
+import type { KitConfig } from '../config/parse.js';
 import type { DeliveryStep } from './delivery.js';
 import { detectChanges } from './detect-changes.js';
 import { matchPlaybooks, type PlaybookMatch } from './match.js';

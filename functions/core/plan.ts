@@ -3,7 +3,7 @@
  * idempotency key (design invariant 2: incident key + playbook + receiver + the change it reacts to).
  */
 import { createHash } from 'node:crypto';
-import type { KitConfig } from './config.js';
+import type { KitConfig } from '../config/parse.js';
 import type { DeliveryStep } from './delivery.js';
 import { matchExclusions } from './exclusions.js';
 import type { PlaybookMatch } from './match.js';

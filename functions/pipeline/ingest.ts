@@ -8,7 +8,7 @@
  * saved. A crash in between means the change is seen again and re-enqueued with the same idempotency
  * key, and the ledger drops the duplicate. A lost ETag race (invariant 5) re-reads and re-diffs.
  */
-import type { KitConfig } from '../core/config.js';
+import type { KitConfig } from '../config/parse.js';
 import type { DeliveryStep } from '../core/delivery.js';
 import { KitError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';

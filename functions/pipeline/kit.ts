@@ -7,7 +7,7 @@ import type { LoadedKit } from '../config/load.js';
 import type { Logger } from '../core/log.js';
 import { connectorCache, type ConnectorOptions } from '../connectors/registry.js';
 import type { Connector } from '../connectors/types.js';
-import type { ReceiverConfig } from '../core/config-schema.js';
+import type { ReceiverConfig } from '../config/schema.js';
 import { renderStep, type TemplateSet } from '../render/engine.js';
 import type { StateStores } from '../state/ports.js';
 import type { DeliverDeps } from './deliver.js';

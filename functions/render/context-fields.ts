@@ -4,7 +4,7 @@
  * is derived from `TemplateContext`, so a field added to the context and not described here — or
  * described and not in the context — fails to compile.
  */
-import { RECEIVER_KINDS } from '../core/config-schema.js';
+import { RECEIVER_KINDS } from '../config/schema.js';
 import { SEVERITIES, STATUSES } from '../core/model.js';
 import type { TemplateContext } from './context.js';
 

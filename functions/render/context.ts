@@ -2,7 +2,7 @@
  * The data every template renders from (documented in docs/TEMPLATES.md). Built from the delivery
  * step alone, so a retry renders exactly what the first attempt rendered.
  */
-import type { ReceiverKind } from '../core/config-schema.js';
+import type { ReceiverKind } from '../config/schema.js';
 import type { DeliveryStep, TicketRef } from '../core/delivery.js';
 import { AWAITING_CUSTOMER_ACTION, CUSTOMER, DEFENDER_EXPERTS, type Change, type Incident } from '../core/model.js';
 import { humanValue } from './words.js';

@@ -4,7 +4,7 @@
  * part it lands in (see values.ts). Mistakes in templates surface at compile time with file:line:col.
  */
 import Handlebars from 'handlebars';
-import { RECEIVER_KINDS, type ReceiverKind } from '../core/config-schema.js';
+import { RECEIVER_KINDS, type ReceiverKind } from '../config/schema.js';
 import type { DeliveryStep } from '../core/delivery.js';
 import { KitError } from '../core/errors.js';
 import { templateContext as buildContext, type RenderOptions, type TemplateContext } from './context.js';

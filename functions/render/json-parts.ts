@@ -9,7 +9,7 @@
  *  - everywhere: a URL field may hold incident text only when it is one of the incident's own links;
  *    incident text can never choose a `type` or a key.
  */
-import type { ReceiverKind } from '../core/config-schema.js';
+import type { ReceiverKind } from '../config/schema.js';
 import { UNTRUSTED_CLOSE, UNTRUSTED_OPEN, breakCardFunctions, escapeSlack, neutraliseCardMarkdown } from './escape.js';
 
 export class UnsafePlacement extends Error {

@@ -2,7 +2,7 @@
  * What each receiver kind needs from a template: its parts and the markup each part is written in.
  * The markup decides how incident text is escaped inside that part.
  */
-import type { ReceiverKind } from '../core/config-schema.js';
+import type { ReceiverKind } from '../config/schema.js';
 
 /**
  * line: one line of plain text (mail subject, ticket title); text: plain text; html; json (parsed

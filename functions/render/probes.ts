@@ -4,7 +4,7 @@
  * delivery at a position in the rendered output. Between them they make every `{{#if}}` the
  * shipped templates use go both ways: everything present, everything absent, and each moment.
  */
-import type { ReceiverKind } from '../core/config-schema.js';
+import type { ReceiverKind } from '../config/schema.js';
 import type { DeliveryStep } from '../core/delivery.js';
 import type { Change, Incident } from '../core/model.js';
 import type { RenderOptions } from './context.js';

@@ -4,7 +4,7 @@
  * engine.ts compiles and renders what passes them.
  */
 import Handlebars from 'handlebars';
-import type { ReceiverKind } from '../core/config-schema.js';
+import type { ReceiverKind } from '../config/schema.js';
 import { KitError } from '../core/errors.js';
 import { BUILTIN_HELPERS, HELPERS } from './helpers.js';
 import { partsFor as partTable } from './parts.js';

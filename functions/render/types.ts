@@ -3,7 +3,7 @@
  * handlebars inline partial per *part* the channel needs (e.g. email: subject, html, text; jira:
  * summary, description, comment). The kit escapes every incident field for the part it lands in.
  */
-import type { ReceiverKind } from '../core/config-schema.js';
+import type { ReceiverKind } from '../config/schema.js';
 
 /** one source file of the templates folder, read by functions/config (render does no I/O) */
 export interface TemplateFile {

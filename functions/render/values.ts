@@ -4,7 +4,7 @@
  * (escapeExpression calls toHTML) and `{{{ }}}` (string conversion) alike — so a template author
  * cannot forget to escape, and cannot opt out. Helpers unwrap, compute on the raw text and re-wrap.
  */
-import type { ReceiverKind } from '../core/config-schema.js';
+import type { ReceiverKind } from '../config/schema.js';
 import {
   UNTRUSTED_CLOSE,
   UNTRUSTED_OPEN,

@@ -1,7 +1,7 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { RECEIVER_KINDS } from '../../functions/core/config-schema.js';
+import { RECEIVER_KINDS } from '../../functions/config/schema.js';
 import type { SimulateReport } from '../../functions/cli/simulate.js';
 import { spk, tempDir, REPO } from './cli-helpers.js';
 

@@ -4,7 +4,7 @@
  */
 import { createJiraConnector } from '../../functions/connectors/jira/jira.js';
 import { jiraLabelFor } from '../../functions/connectors/jira/payload.js';
-import type { ReceiverOf } from '../../functions/core/config-schema.js';
+import type { ReceiverOf } from '../../functions/config/schema.js';
 import { renderedJira } from '../fixtures/rendered.js';
 import { createFakeJira, startFakeServer, type FakeHandler, type FakeResult, type RecordedRequest } from '../helpers/fake-server.js';
 import { ticketTargetContract, type TicketCall, type TicketHarness } from './tickets/contract.js';

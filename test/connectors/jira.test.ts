@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { buildJiraPayload, JIRA_MAX_SUMMARY_RUNES, jiraLabelFor, OUTBOX_TRANSITION_ID } from '../../functions/connectors/jira/payload.js';
 import { createJiraConnector, JIRA_SEARCH_SETTLE_MS } from '../../functions/connectors/jira/jira.js';
 import type { DeliveryRequest, Operation } from '../../functions/connectors/types.js';
-import type { ReceiverOf } from '../../functions/core/config-schema.js';
+import type { ReceiverOf } from '../../functions/config/schema.js';
 import type { DeliveryStep, TicketRef } from '../../functions/core/delivery.js';
 import { KitError } from '../../functions/core/errors.js';
 import type { RenderedMessage } from '../../functions/render/types.js';

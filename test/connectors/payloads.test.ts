@@ -3,7 +3,7 @@
  * truncation helpers they share.
  */
 import { describe, expect, it } from 'vitest';
-import { receiverSchema, type ReceiverKind, type ReceiverOf } from '../../functions/core/config-schema.js';
+import { receiverSchema, type ReceiverKind, type ReceiverOf } from '../../functions/config/schema.js';
 import type { DeliveryStep, TicketRef } from '../../functions/core/delivery.js';
 import { KitError } from '../../functions/core/errors.js';
 import type { Operation, PayloadBuilder } from '../../functions/connectors/types.js';

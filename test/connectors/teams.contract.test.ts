@@ -1,7 +1,7 @@
 /** Teams (Workflows webhook) against its fake, through the one notifier contract. */
 import { TEAMS_MAX_BYTES } from '../../functions/connectors/teams/payload.js';
 import { createTeamsConnector } from '../../functions/connectors/teams/teams.js';
-import type { ReceiverOf } from '../../functions/core/config-schema.js';
+import type { ReceiverOf } from '../../functions/config/schema.js';
 import { makeIncident, makeStep } from '../fixtures/incident.js';
 import { renderedTeams } from '../fixtures/rendered.js';
 import { createFakeTeams, reply, startFakeServer, type FakeHandler, type FakeResult } from '../helpers/fake-server.js';

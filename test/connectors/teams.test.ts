@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { buildTeamsPayload, TEAMS_MAX_BYTES } from '../../functions/connectors/teams/payload.js';
 import { createTeamsConnector } from '../../functions/connectors/teams/teams.js';
-import type { ReceiverOf } from '../../functions/core/config-schema.js';
+import type { ReceiverOf } from '../../functions/config/schema.js';
 import { KitError } from '../../functions/core/errors.js';
 import type { Incident } from '../../functions/core/model.js';
 import type { RenderedMessage } from '../../functions/render/types.js';

@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { loadKit } from '../../functions/config/load.js';
-import { crossCheck, parseExclusionsFile, parsePlaybookFile, parseReceiversFile, type KitConfig } from '../../functions/core/config.js';
+import { crossCheck, parseExclusionsFile, parsePlaybookFile, parseReceiversFile, type KitConfig } from '../../functions/config/parse.js';
 import type { KitError } from '../../functions/core/errors.js';
 
 const file = (path: string, source: string) => ({ path, source });

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { jsonSchemas } from '../../functions/core/json-schema.js';
+import { jsonSchemas } from '../../functions/config/json-schema.js';
 
 describe('editor JSON Schemas in schema/', () => {
   it.each(Object.entries(jsonSchemas()))('%s is up to date with the zod schema (run npm run schema)', (name, schema) => {

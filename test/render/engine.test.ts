@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RECEIVER_KINDS } from '../../functions/core/config-schema.js';
+import { RECEIVER_KINDS } from '../../functions/config/schema.js';
 import { KitError } from '../../functions/core/errors.js';
 import { compileTemplates, compileTemplatesReport, hasTemplate, listTemplates, partsFor, renderStep, templateContext } from '../../functions/render/engine.js';
 import type { TemplateFile } from '../../functions/render/types.js';

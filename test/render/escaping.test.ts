@@ -5,7 +5,7 @@
  * by the incident, and every target's length limit held.
  */
 import { describe, expect, it } from 'vitest';
-import { RECEIVER_KINDS, receiverSchema, type ReceiverConfig, type ReceiverKind } from '../../functions/core/config-schema.js';
+import { RECEIVER_KINDS, receiverSchema, type ReceiverConfig, type ReceiverKind } from '../../functions/config/schema.js';
 import { operationsFor, type PayloadBuilder } from '../../functions/connectors/types.js';
 import { buildAzuredevopsPayload } from '../../functions/connectors/azuredevops/payload.js';
 import { buildEmailPayload } from '../../functions/connectors/email/payload.js';

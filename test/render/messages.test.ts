@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { receiverSchema, RECEIVER_KINDS, type ReceiverKind, type ReceiverOf } from '../../functions/core/config-schema.js';
+import { receiverSchema, RECEIVER_KINDS, type ReceiverKind, type ReceiverOf } from '../../functions/config/schema.js';
 import type { DeliveryStep } from '../../functions/core/delivery.js';
 import type { Change, Incident } from '../../functions/core/model.js';
 import { parseEvent } from '../../functions/core/parse-event.js';

@@ -2,7 +2,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { TICKET_KINDS, type ReceiverKind } from '../../functions/core/config-schema.js';
+import { TICKET_KINDS, type ReceiverKind } from '../../functions/config/schema.js';
 import type { DeliveryStep } from '../../functions/core/delivery.js';
 import type { Change } from '../../functions/core/model.js';
 import type { RenderedMessage, TemplateFile } from '../../functions/render/types.js';

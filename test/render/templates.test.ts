@@ -3,7 +3,7 @@
  * says "MANUAL ACTION REQUIRED" (with the matches and the reason) when the step is guidance-only.
  */
 import { describe, expect, it } from 'vitest';
-import { NOTIFIER_KINDS, RECEIVER_KINDS, TICKET_KINDS, type ReceiverKind } from '../../functions/core/config-schema.js';
+import { NOTIFIER_KINDS, RECEIVER_KINDS, TICKET_KINDS, type ReceiverKind } from '../../functions/config/schema.js';
 import { compileTemplates, hasTemplate, listTemplates, partsFor, renderStep } from '../../functions/render/engine.js';
 import type { RenderedMessage } from '../../functions/render/types.js';
 import { parseXml, xmlShape } from './markup.js';

@@ -3,7 +3,7 @@
  * and History are HTML, escaped by render. The tag "sentinel-<key>" is what the connector's WIQL
  * query looks for, so it is built from the incident key alone.
  */
-import type { ReceiverOf } from '../../core/config-schema.js';
+import type { ReceiverOf } from '../../config/schema.js';
 import { KitError } from '../../core/errors.js';
 import type { Severity } from '../../core/model.js';
 import type { OutboundPayload, PayloadBuilder } from '../types.js';

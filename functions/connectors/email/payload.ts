@@ -6,7 +6,7 @@
  * limit) and the "=_" boundary can never occur inside them.
  */
 import { createHash } from 'node:crypto';
-import type { ReceiverOf } from '../../core/config-schema.js';
+import type { ReceiverOf } from '../../config/schema.js';
 import { KitError } from '../../core/errors.js';
 import type { OutboundPayload, PayloadBuilder } from '../types.js';
 import { limitField } from '../truncate.js';

@@ -3,7 +3,7 @@
  * description and note bodies are HTML escaped by render. The tag sentinel-<key> is what the
  * connector's filter query looks for (text custom fields cannot be filtered).
  */
-import type { ReceiverOf } from '../../core/config-schema.js';
+import type { ReceiverOf } from '../../config/schema.js';
 import { KitError } from '../../core/errors.js';
 import type { Severity } from '../../core/model.js';
 import type { OutboundPayload, PayloadBuilder } from '../types.js';

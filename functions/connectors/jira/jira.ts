@@ -16,7 +16,7 @@
  *    What is left: a process crash between Jira's 201 and the ticket-store write, retried by another
  *    instance before the index shows the issue, or an index slower than JIRA_SEARCH_SETTLE_MS.
  */
-import type { ReceiverOf } from '../../core/config-schema.js';
+import type { ReceiverOf } from '../../config/schema.js';
 import type { TicketRef } from '../../core/delivery.js';
 import { createTicketConnector } from '../tickets/engine.js';
 import type { Connector } from '../types.js';

@@ -4,7 +4,7 @@
  * ADF documents; this builder checks their shape and fits them to Jira's limits.
  */
 import { createHash } from 'node:crypto';
-import type { ReceiverOf } from '../../core/config-schema.js';
+import type { ReceiverOf } from '../../config/schema.js';
 import { KitError } from '../../core/errors.js';
 import type { OutboundPayload, PayloadBuilder } from '../types.js';
 

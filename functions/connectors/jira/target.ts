@@ -15,7 +15,7 @@
  *              issue's status category is `done` → already there
  *  reopen      (only with `reopenTransition`) the same, to a status whose category is not `done`
  */
-import type { ReceiverOf } from '../../core/config-schema.js';
+import type { ReceiverOf } from '../../config/schema.js';
 import type { TicketRef } from '../../core/delivery.js';
 import { KitError } from '../../core/errors.js';
 import { basicAuth, checkEndpointUrl, createTargetClient, type SendResponse, type TargetClient } from '../http/index.js';

@@ -7,7 +7,7 @@
 import { mkdir, link, unlink, writeFile, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import type { ReceiverConfig } from '../../core/config-schema.js';
+import type { ReceiverConfig } from '../../config/schema.js';
 import type { TicketRef } from '../../core/delivery.js';
 import { operationsFor, type Connector, type DeliveryRequest, type DeliveryResult, type Operation, type OutboxFormat, type PayloadBuilder } from '../types.js';
 

@@ -5,7 +5,7 @@
  * the body carries a placeholder the live connector replaces.
  */
 import { createHash } from 'node:crypto';
-import type { ReceiverOf } from '../../core/config-schema.js';
+import type { ReceiverOf } from '../../config/schema.js';
 import { KitError } from '../../core/errors.js';
 import { CUSTOMER, DEFENDER_EXPERTS, type Incident, type Severity } from '../../core/model.js';
 import { describeChange, distinctExclusionMatches } from '../../render/context.js';

@@ -3,7 +3,7 @@
  * "[code]" impossible in incident text. The incident key goes in correlation_id, the field ServiceNow
  * keeps for a third party's id, which is how the connector finds the ticket again.
  */
-import type { ReceiverOf } from '../../core/config-schema.js';
+import type { ReceiverOf } from '../../config/schema.js';
 import { KitError } from '../../core/errors.js';
 import type { Severity } from '../../core/model.js';
 import type { OutboundPayload, PayloadBuilder } from '../types.js';

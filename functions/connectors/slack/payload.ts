@@ -3,7 +3,7 @@
  * incoming-webhook body. Render already escaped & < > in every field; this builder fits Block Kit's
  * limits without cutting an entity or a <url|text> link in half.
  */
-import type { ReceiverOf } from '../../core/config-schema.js';
+import type { ReceiverOf } from '../../config/schema.js';
 import { KitError } from '../../core/errors.js';
 import type { OutboundPayload, PayloadBuilder } from '../types.js';
 import { limitField } from '../truncate.js';

@@ -2,7 +2,7 @@
  * SMS: the message text itself (ACS `message`, Twilio `Body`). GSM-7 where the text allows, cut to
  * a segment budget so one hostile emoji or a 100k-character title cannot turn a page into a bill.
  */
-import type { ReceiverOf } from '../../core/config-schema.js';
+import type { ReceiverOf } from '../../config/schema.js';
 import { KitError } from '../../core/errors.js';
 import { SMS_DEFAULT_MAX_SEGMENTS, normaliseSms, truncateSms } from '../../render/sms.js';
 import type { OutboundPayload, PayloadBuilder } from '../types.js';

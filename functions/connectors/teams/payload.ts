@@ -3,7 +3,7 @@
  * chat or channel") gets: a message envelope around one Adaptive Card. The card comes from render
  * with attacker text already escaped; this builder only makes it fit what Teams accepts.
  */
-import type { ReceiverOf } from '../../core/config-schema.js';
+import type { ReceiverOf } from '../../config/schema.js';
 import { KitError } from '../../core/errors.js';
 import type { Incident } from '../../core/model.js';
 import type { OutboundPayload, PayloadBuilder } from '../types.js';

@@ -3,7 +3,7 @@
  * XML-escaped every incident field; this builder checks the document has a <Response> root and fits
  * Twilio's 4000-character limit by shortening the spoken text, never the markup.
  */
-import type { ReceiverOf } from '../../core/config-schema.js';
+import type { ReceiverOf } from '../../config/schema.js';
 import { KitError } from '../../core/errors.js';
 import type { OutboundPayload, PayloadBuilder } from '../types.js';
 import { measure, truncate } from '../truncate.js';

@@ -3,7 +3,7 @@
  * incident details are for agents, not the ticket's requester. external_id holds the incident key,
  * the tag sentinel-<key> makes the ticket easy to find in views.
  */
-import type { ReceiverOf } from '../../core/config-schema.js';
+import type { ReceiverOf } from '../../config/schema.js';
 import { KitError } from '../../core/errors.js';
 import type { Severity } from '../../core/model.js';
 import type { OutboundPayload, PayloadBuilder } from '../types.js';

@@ -3,8 +3,8 @@
  * for the changes still to deliver. Everything here happens before the target is called, so any failure
  * is an ordinary failed try (retried or poisoned), never a risk of a second send.
  */
-import type { ReceiverConfig } from '../../core/config-schema.js';
-import { isTicketKind } from '../../core/config-schema.js';
+import type { ReceiverConfig } from '../../config/schema.js';
+import { isTicketKind } from '../../config/schema.js';
 import type { DeliveryStep, TicketRef } from '../../core/delivery.js';
 import { KitError } from '../../core/errors.js';
 import type { RenderedMessage } from '../../render/types.js';

@@ -2,7 +2,7 @@
  * What every delivery stage shares: the dependencies deliver runs on, and one `Try` — one step being
  * delivered on one attempt — with the ledger entry and outcome shapes built from it.
  */
-import type { ReceiverConfig } from '../../core/config-schema.js';
+import type { ReceiverConfig } from '../../config/schema.js';
 import type { DeliveryOutcome, DeliveryStep, TicketRef } from '../../core/delivery.js';
 import { silentLogger, type LogFields, type Logger } from '../../core/log.js';
 import type { Connector } from '../../connectors/types.js';

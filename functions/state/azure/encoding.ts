@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { KitError, invalid } from '../../core/errors.js';
-import { RECEIVER_KINDS } from '../../core/config-schema.js';
+import { RECEIVER_KINDS } from '../../config/schema.js';
 import type { QueuedDelivery } from '../ports.js';
 
 /** A Storage Queue message is at most 64 KiB of text; the kit sends base64, as the Functions trigger expects. */

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { commentMarker, createTicketConnector, type TicketContext, type TicketTarget, type TransitionOutcome } from '../../../functions/connectors/tickets/engine.js';
 import type { DeliveryRequest } from '../../../functions/connectors/types.js';
-import type { ReceiverOf } from '../../../functions/core/config-schema.js';
+import type { ReceiverOf } from '../../../functions/config/schema.js';
 import type { DeliveryStep, TicketRef } from '../../../functions/core/delivery.js';
 import { KitError } from '../../../functions/core/errors.js';
 import { makeStep } from '../../fixtures/incident.js';

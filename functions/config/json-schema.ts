@@ -3,7 +3,7 @@
  * the zod schemas so the editor and `spk validate` can never disagree. `npm run schema` writes schema/.
  */
 import { z } from 'zod';
-import { exclusionsFileSchema, playbookSchema, receiversFileSchema } from './config-schema.js';
+import { exclusionsFileSchema, playbookSchema, receiversFileSchema } from './schema.js';
 
 export function jsonSchemas(): Record<string, unknown> {
   const gen = (schema: z.ZodType, title: string) => ({

@@ -4,7 +4,7 @@
  */
 import { LineCounter, parseDocument, isMap, isNode, isScalar, type Document } from 'yaml';
 import type { z } from 'zod';
-import { KitError } from './errors.js';
+import { KitError } from '../core/errors.js';
 import {
   exclusionsFileSchema,
   isTicketKind,
@@ -13,7 +13,7 @@ import {
   type Exclusions,
   type PlaybookConfig,
   type ReceiverConfig,
-} from './config-schema.js';
+} from './schema.js';
 
 export interface KitConfig {
   receivers: Record<string, ReceiverConfig>;
