@@ -11,7 +11,7 @@ import { eventFingerprint, planEvent } from '../core/plan-event.js';
 import type { DeliveryStep } from '../core/delivery.js';
 import { isTicketKind } from '../config/schema.js';
 import { renderStep, templateContext } from '../render/engine.js';
-import { PAYLOAD_BUILDERS } from '../connectors/registry.js';
+import { payloadBuilderOf } from '../connectors/registry.js';
 import { operationsFor, type PayloadBuilder } from '../connectors/types.js';
 import type { ReceiverConfig } from '../config/schema.js';
 import { SAMPLE_INCIDENT, SEED_MOMENTS } from './samples.js';
@@ -137,7 +137,7 @@ async function render(argv: string[], io: CliIo): Promise<number> {
   }
   const rendered = renderStep(kit.templates, step, { receiverName: values.receiver, ticket: null, ...(kit.config.exclusions.reason ? { exclusionReason: kit.config.exclusions.reason } : {}) });
   if (values.payload) {
-    const builder = PAYLOAD_BUILDERS[receiver.kind] as PayloadBuilder<ReceiverConfig>;
+    const builder = payloadBuilderOf(receiver.kind);
     for (const op of operationsFor(step, null)) {
       const p = builder({ step, receiverName: values.receiver, receiver, rendered, operation: op, ticket: null });
       io.stdout(`# ${op} → .${p.format} (${p.contentType})${p.truncated.length ? ` truncated: ${p.truncated.join(', ')}` : ''}`);

@@ -6,7 +6,8 @@
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { loadKitOrThrow } from '../config/load.js';
-import { deliversLive, type KitConfig } from '../config/parse.js';
+import type { KitConfig } from '../config/parse.js';
+import { deliversLive } from '../connectors/kinds.js';
 import type { DeliveryStep } from '../core/delivery.js';
 import { detectChanges, changeSummary } from '../core/detect-changes.js';
 import { KitError } from '../core/errors.js';

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { deploymentProblems } from './parse.js';
 import { KitError } from '../core/errors.js';
 import type { TemplateSet } from '../render/engine.js';
-import { LIVE_KINDS, loadKit, RECEIVERS_FILE, type LoadedKit } from './load.js';
+import { LIVE_KINDS } from '../connectors/kinds.js';
+import { loadKit, RECEIVERS_FILE, type LoadedKit } from './load.js';
 
 export async function loadKitForDeployment(playbooksDir: string, options: { cwd?: string } = {}): Promise<LoadedKit> {
   const kit = await loadKit(playbooksDir, options);

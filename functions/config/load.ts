@@ -7,15 +7,13 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { KitError } from '../core/errors.js';
 import { crossCheck, EMPTY_EXCLUSIONS, parseExclusionsFile, parsePlaybookFile, parseReceiversFile, type KitConfig } from './parse.js';
-import type { ReceiverKind } from './schema.js';
+import { LIVE_KINDS } from '../connectors/kinds.js';
 import type { PlaybookConfig } from './schema.js';
 import { compileTemplatesReport, hasTemplate, type TemplateSet } from '../render/engine.js';
 import type { TemplateFile } from '../render/types.js';
 
 export const RECEIVERS_FILE = 'receivers.yaml';
 export const EXCLUSIONS_FILE = 'exclusions.yaml';
-/** receiver kinds with a real connector in this version; the others always write to the outbox */
-export const LIVE_KINDS: ReadonlySet<ReceiverKind> = new Set<ReceiverKind>(['teams', 'jira']);
 
 export interface LoadedKit {
   /** folder the config was read from (the one holding receivers.yaml) */

@@ -5,6 +5,7 @@
 import { LineCounter, parseDocument, isMap, isNode, isScalar, type Document } from 'yaml';
 import type { z } from 'zod';
 import { KitError } from '../core/errors.js';
+import { deliversLive, endpointFieldText, endpointOf } from '../connectors/kinds.js';
 import {
   exclusionsFileSchema,
   isTicketKind,
@@ -153,53 +154,6 @@ function locateIn(playbook: PlaybookConfig, path: ReadonlyArray<PropertyKey>) {
   return y ? locate(y, path) : { line: 1, column: 1 };
 }
 
-/** Endpoint field per kind whose presence means "deliver for real" (absent: outbox). */
-export function endpointOf(receiver: ReceiverConfig): string | undefined {
-  switch (receiver.kind) {
-    case 'teams':
-      return receiver.webhookUrl;
-    case 'slack':
-      return receiver.webhookUrl ?? receiver.botToken;
-    case 'email':
-      return receiver.acsEndpoint;
-    case 'sms':
-      return receiver.acsEndpoint ?? receiver.twilioAccountSid;
-    case 'voice':
-      return receiver.twilioAccountSid;
-    case 'jira':
-      return receiver.baseUrl;
-    case 'servicenow':
-      return receiver.instanceUrl;
-    case 'azuredevops':
-      return receiver.organizationUrl;
-    case 'zendesk':
-    case 'freshservice':
-      return receiver.baseUrl;
-    case 'pagerduty':
-      return receiver.routingKey;
-  }
-}
-
-/** a receiver delivers for real when it has an endpoint and is not marked dryRun */
-export function deliversLive(receiver: ReceiverConfig): boolean {
-  return endpointOf(receiver) !== undefined && receiver.dryRun !== true;
-}
-
-/** the field that makes each kind deliver for real, for messages that tell the user what to add */
-const ENDPOINT_FIELD: Record<ReceiverConfig['kind'], string> = {
-  teams: 'webhookUrl',
-  slack: 'webhookUrl or botToken',
-  email: 'acsEndpoint',
-  sms: 'acsEndpoint or twilioAccountSid',
-  voice: 'twilioAccountSid',
-  jira: 'baseUrl',
-  servicenow: 'instanceUrl',
-  azuredevops: 'organizationUrl',
-  zendesk: 'baseUrl',
-  freshservice: 'baseUrl',
-  pagerduty: 'routingKey',
-};
-
 /**
  * Checks for a config about to run in the Function App. There an outbox is a folder on the host that
  * nobody reads, so a receiver without an endpoint would look delivered and reach no one: it must be
@@ -212,7 +166,7 @@ export function deploymentProblems(config: KitConfig, liveKinds: ReadonlySet<Rec
     if (receiver.dryRun === true || endpointOf(receiver) !== undefined) continue;
     const pos = origin ? (locateKey(origin.located, ['receivers'], name) ?? { line: 1, column: 1 }) : {};
     const fix = liveKinds.has(receiver.kind)
-      ? `give it an endpoint (${ENDPOINT_FIELD[receiver.kind]}) or mark it dryRun: true`
+      ? `give it an endpoint (${endpointFieldText(receiver.kind)}) or mark it dryRun: true`
       : `this version has no live ${receiver.kind} connector: mark it dryRun: true to deploy it as outbox-only, or remove it and its steps`;
     problems.push(
       new KitError(`receiver "${name}" has no endpoint: in the Function App its deliveries would go to a folder on the host and reach nobody; ${fix}`, {

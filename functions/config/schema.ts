@@ -1,199 +1,28 @@
 /**
  * The shape of what SOC leads edit: playbooks/*.yaml, playbooks/receivers.yaml, playbooks/exclusions.yaml.
  * The JSON Schema in schema/ is generated from these zod schemas (`npm run schema`), so editors
- * offer completion and the CLI and the editor agree on what is valid.
+ * offer completion and the CLI and the editor agree on what is valid. Each receiver kind's schema lives
+ * in its own folder (functions/connectors/<kind>/schema.ts); the registry lists them.
  */
 import { z } from 'zod';
+import { KINDS, type ReceiverConfig } from '../connectors/kinds.js';
 
-export const RECEIVER_KINDS = [
-  'teams',
-  'slack',
-  'email',
-  'sms',
-  'voice',
-  'jira',
-  'servicenow',
-  'azuredevops',
-  'zendesk',
-  'freshservice',
-  'pagerduty',
-] as const;
-export type ReceiverKind = (typeof RECEIVER_KINDS)[number];
-export const NOTIFIER_KINDS: readonly ReceiverKind[] = ['teams', 'slack', 'email', 'sms', 'voice'];
-export const TICKET_KINDS: readonly ReceiverKind[] = ['jira', 'servicenow', 'azuredevops', 'zendesk', 'freshservice', 'pagerduty'];
-export function isTicketKind(kind: ReceiverKind): boolean {
-  return TICKET_KINDS.includes(kind);
-}
+export {
+  RECEIVER_KINDS,
+  NOTIFIER_KINDS,
+  TICKET_KINDS,
+  isTicketKind,
+  type ReceiverConfig,
+  type ReceiverKind,
+  type ReceiverOf,
+} from '../connectors/kinds.js';
+export { secretRef } from './receiver-fields.js';
 
-/** A secret is never written in config: only a reference, resolved at run time (app setting / Key Vault reference). */
-export const secretRef = z
-  .string()
-  .regex(/^env:[A-Za-z_][A-Za-z0-9_]*$/, {
-    message: 'must be a secret reference like env:NAME (an app setting / Key Vault reference), never a literal secret',
-  })
-  .describe('Secret reference: env:NAME. In Azure NAME is an app setting that is a Key Vault reference.');
-
-const httpsUrl = z
-  .string()
-  .url()
-  .refine((u) => /^https?:\/\//i.test(u), { message: 'must be an http(s) URL' });
-const email = z.string().email();
-const e164 = z.string().regex(/^\+[1-9][0-9]{6,14}$/, { message: 'must be an E.164 phone number like +14255550123' });
-
-const base = {
-  description: z.string().optional().describe('What this receiver is for (shown in routes test output).'),
-  dryRun: z
-    .boolean()
-    .optional()
-    .describe(
-      'true: this receiver deliberately has no endpoint and only writes to the outbox, even in the Function App (recorded as "outbox", never "sent"). Without it, a receiver with no endpoint is refused by `spk validate --deploy` and `npm run package`.',
-    ),
-};
-
-export const teamsReceiver = z
-  .object({
-    kind: z.literal('teams'),
-    ...base,
-    webhookUrl: secretRef.optional().describe('Teams Workflows webhook URL (its sig= makes the whole URL a secret). Absent: deliveries go to the outbox.'),
-  })
-  .strict();
-
-export const slackReceiver = z
-  .object({
-    kind: z.literal('slack'),
-    ...base,
-    webhookUrl: secretRef.optional().describe('Slack incoming webhook URL (a secret). Absent with no botToken: outbox.'),
-    botToken: secretRef.optional().describe('Bot token for chat.postMessage (xoxb-…).'),
-    channel: z.string().optional().describe('Channel id for chat.postMessage, e.g. C0123456789.'),
-    apiUrl: httpsUrl.optional().describe('Override of https://slack.com/api (tests, proxies).'),
-  })
-  .strict();
-
-export const emailReceiver = z
-  .object({
-    kind: z.literal('email'),
-    ...base,
-    to: z.array(email).min(1).max(50),
-    from: email.describe('Sender address; must belong to a domain linked to the ACS resource.'),
-    fromName: z.string().optional(),
-    acsEndpoint: httpsUrl.optional().describe('Azure Communication Services endpoint. Absent: outbox.'),
-  })
-  .strict();
-
-export const smsReceiver = z
-  .object({
-    kind: z.literal('sms'),
-    ...base,
-    to: z.array(e164).min(1).max(100),
-    from: e164.optional(),
-    provider: z.enum(['acs', 'twilio']).default('acs'),
-    maxSegments: z.number().int().min(1).max(10).default(2).describe('Billed segments one SMS may take (GSM-7: 153 characters each when split, UCS-2: 67); longer text is cut.'),
-    acsEndpoint: httpsUrl.optional(),
-    twilioAccountSid: secretRef.optional(),
-    twilioAuthToken: secretRef.optional(),
-  })
-  .strict();
-
-export const voiceReceiver = z
-  .object({
-    kind: z.literal('voice'),
-    ...base,
-    to: z.array(e164).min(1).max(20),
-    from: e164.optional(),
-    twilioAccountSid: secretRef.optional(),
-    twilioAuthToken: secretRef.optional(),
-    apiUrl: httpsUrl.optional().describe('Twilio API base. Absent (or no credentials): outbox.'),
-  })
-  .strict();
-
-export const jiraReceiver = z
-  .object({
-    kind: z.literal('jira'),
-    ...base,
-    baseUrl: httpsUrl.optional().describe('https://<site>.atlassian.net. Absent: outbox.'),
-    email: secretRef.optional().describe('Atlassian account email for Basic auth.'),
-    apiToken: secretRef.optional(),
-    project: z.string().regex(/^[A-Z][A-Z0-9_]{1,9}$/, { message: 'must be a Jira project key like SOC' }),
-    issueType: z.string().default('Task'),
-    doneTransition: z.string().default('Done').describe('Name of the transition (or target status) used when the incident closes.'),
-    labels: z.array(z.string().regex(/^\S+$/, { message: 'Jira labels cannot contain spaces' })).default([]),
-  })
-  .strict();
-
-export const servicenowReceiver = z
-  .object({
-    kind: z.literal('servicenow'),
-    ...base,
-    instanceUrl: httpsUrl.optional().describe('https://<instance>.service-now.com. Absent: outbox.'),
-    username: secretRef.optional(),
-    password: secretRef.optional(),
-    table: z.string().regex(/^[a-z0-9_]+$/).default('incident'),
-    assignmentGroup: z.string().optional(),
-    resolvedState: z.string().default('6'),
-    closeCode: z.string().default('Resolved by caller'),
-  })
-  .strict();
-
-export const azuredevopsReceiver = z
-  .object({
-    kind: z.literal('azuredevops'),
-    ...base,
-    organizationUrl: httpsUrl.optional().describe('https://dev.azure.com/<org>. Absent: outbox.'),
-    project: z.string().min(1),
-    workItemType: z.string().default('Task'),
-    pat: secretRef.optional().describe('Personal access token; omit to use the Function App managed identity.'),
-    doneState: z.string().default('Done'),
-    areaPath: z.string().optional(),
-  })
-  .strict();
-
-export const zendeskReceiver = z
-  .object({
-    kind: z.literal('zendesk'),
-    ...base,
-    baseUrl: httpsUrl.optional().describe('https://<subdomain>.zendesk.com. Absent: outbox.'),
-    email: secretRef.optional(),
-    apiToken: secretRef.optional(),
-    groupId: z.number().int().optional(),
-  })
-  .strict();
-
-export const freshserviceReceiver = z
-  .object({
-    kind: z.literal('freshservice'),
-    ...base,
-    baseUrl: httpsUrl.optional().describe('https://<domain>.freshservice.com. Absent: outbox.'),
-    apiKey: secretRef.optional(),
-    requesterEmail: email,
-    groupId: z.number().int().optional(),
-  })
-  .strict();
-
-export const pagerdutyReceiver = z
-  .object({
-    kind: z.literal('pagerduty'),
-    ...base,
-    routingKey: secretRef.optional().describe('Events API v2 integration key. Absent: outbox.'),
-    eventsUrl: httpsUrl.optional().describe('Defaults to https://events.pagerduty.com/v2/enqueue (EU: events.eu.pagerduty.com).'),
-    source: z.string().default('microsoft-sentinel'),
-  })
-  .strict();
-
-export const receiverSchema = z.discriminatedUnion('kind', [
-  teamsReceiver,
-  slackReceiver,
-  emailReceiver,
-  smsReceiver,
-  voiceReceiver,
-  jiraReceiver,
-  servicenowReceiver,
-  azuredevopsReceiver,
-  zendeskReceiver,
-  freshserviceReceiver,
-  pagerdutyReceiver,
-]);
-export type ReceiverConfig = z.infer<typeof receiverSchema>;
-export type ReceiverOf<K extends ReceiverKind> = Extract<ReceiverConfig, { kind: K }>;
+type KindSchemas = (typeof KINDS)[number]['schema'];
+export const receiverSchema: z.ZodType<ReceiverConfig> = z.discriminatedUnion(
+  'kind',
+  KINDS.map((k) => k.schema) as unknown as [KindSchemas, ...KindSchemas[]],
+);
 
 export const receiverName = z
   .string()

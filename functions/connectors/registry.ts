@@ -1,40 +1,19 @@
 /**
- * One table from receiver kind to its payload builder and (where this version has one) its live
- * connector — like Alertmanager's BuildReceiverIntegrations. A receiver without an endpoint goes to the
- * outbox, built by the same payload builder the live connector uses.
+ * From a receiver to the connector that delivers for it — like Alertmanager's BuildReceiverIntegrations.
+ * A receiver whose kind has a live connector and that has an endpoint gets it; every other receiver goes
+ * to the outbox, written by the same payload builder the live connector uses. The kinds themselves are
+ * listed in kinds.ts.
  */
 import type { ReceiverConfig, ReceiverKind } from '../config/schema.js';
-import { deliversLive } from '../config/parse.js';
+import type { TicketRef } from '../core/delivery.js';
+import { deliversLive, kindOf } from './kinds.js';
 import { createOutboxConnector } from './outbox/outbox.js';
 import type { Connector, PayloadBuilder } from './types.js';
-import type { TicketRef } from '../core/delivery.js';
-import { buildTeamsPayload } from './teams/payload.js';
-import { createTeamsConnector } from './teams/teams.js';
-import { buildJiraPayload } from './jira/payload.js';
-import { createJiraConnector } from './jira/jira.js';
-import { buildSlackPayload } from './slack/payload.js';
-import { buildEmailPayload } from './email/payload.js';
-import { buildSmsPayload } from './sms/payload.js';
-import { buildVoicePayload } from './voice/payload.js';
-import { buildServicenowPayload } from './servicenow/payload.js';
-import { buildAzuredevopsPayload } from './azuredevops/payload.js';
-import { buildZendeskPayload } from './zendesk/payload.js';
-import { buildFreshservicePayload } from './freshservice/payload.js';
-import { buildPagerdutyPayload } from './pagerduty/payload.js';
 
-export const PAYLOAD_BUILDERS: { [K in ReceiverKind]: PayloadBuilder<Extract<ReceiverConfig, { kind: K }>> } = {
-  teams: buildTeamsPayload,
-  slack: buildSlackPayload,
-  email: buildEmailPayload,
-  sms: buildSmsPayload,
-  voice: buildVoicePayload,
-  jira: buildJiraPayload,
-  servicenow: buildServicenowPayload,
-  azuredevops: buildAzuredevopsPayload,
-  zendesk: buildZendeskPayload,
-  freshservice: buildFreshservicePayload,
-  pagerduty: buildPagerdutyPayload,
-};
+/** the payload builder of a kind: what its live connector sends, and what its outbox files hold */
+export function payloadBuilderOf(kind: ReceiverKind): PayloadBuilder<ReceiverConfig> {
+  return kindOf(kind).build as PayloadBuilder<ReceiverConfig>;
+}
 
 export interface ConnectorOptions {
   outboxDir: string;
@@ -50,11 +29,17 @@ export interface ConnectorOptions {
 }
 
 export function createConnector(receiverName: string, receiver: ReceiverConfig, options: ConnectorOptions): Connector {
-  const live = deliversLive(receiver);
-  const common = { receiverName, ...(options.env ? { env: options.env } : {}), ...(options.fetchTimeoutMs ? { fetchTimeoutMs: options.fetchTimeoutMs } : {}) };
-  if (live && receiver.kind === 'teams') return createTeamsConnector({ ...common, receiver });
-  if (live && receiver.kind === 'jira') return createJiraConnector({ ...common, receiver, ...(options.onTicketCreated ? { onTicketCreated: options.onTicketCreated } : {}) });
-  const outbox = createOutboxConnector({ dir: options.outboxDir, builder: PAYLOAD_BUILDERS[receiver.kind] as PayloadBuilder<ReceiverConfig> });
+  const kind = kindOf(receiver.kind);
+  if (kind.live && deliversLive(receiver)) {
+    return kind.live({
+      receiverName,
+      receiver,
+      ...(options.env ? { env: options.env } : {}),
+      ...(options.fetchTimeoutMs ? { fetchTimeoutMs: options.fetchTimeoutMs } : {}),
+      ...(kind.family === 'ticket' && options.onTicketCreated ? { onTicketCreated: options.onTicketCreated } : {}),
+    });
+  }
+  const outbox = createOutboxConnector({ dir: options.outboxDir, builder: payloadBuilderOf(receiver.kind) });
   if (options.outboxRecordedAs !== 'outbox') return outbox;
   return { deliver: async (req) => ({ ...(await outbox.deliver(req)), action: 'outbox' }) };
 }

@@ -4,27 +4,19 @@
  * real connector would send.
  */
 import type { ReceiverConfig } from '../config/schema.js';
+import type { KindFormat } from './kinds.js';
 import type { DeliveryStep, TicketRef } from '../core/delivery.js';
 import type { RenderedMessage } from '../render/types.js';
 
 export type Operation = 'send' | 'create' | 'update' | 'resolve';
 
-export type OutboxFormat =
-  | 'eml'
-  | 'teams.json'
-  | 'slack.json'
-  | 'sms.txt'
-  | 'twiml.xml'
-  | 'jira.json'
-  | 'servicenow.json'
-  | 'ado.json'
-  | 'zendesk.json'
-  | 'freshservice.json'
-  | 'pagerduty.json'
-  /** the CLI's record of a delivery that failed: what was meant to go where, and the error */
-  | 'failed.json';
+/**
+ * Every kind of file the kit writes into an outbox folder: each kind's own format (the registry), and
+ * the CLI's record of a delivery that failed ('failed.json': what was meant to go where, and the error).
+ */
+export type OutboxFormat = KindFormat | 'failed.json';
 
-export interface PayloadInput<R extends ReceiverConfig = ReceiverConfig> {
+export interface PayloadInput<R = ReceiverConfig> {
   step: DeliveryStep;
   receiverName: string;
   receiver: R;
@@ -44,7 +36,7 @@ export interface OutboundPayload {
   truncated: string[];
 }
 
-export type PayloadBuilder<R extends ReceiverConfig = ReceiverConfig> = (input: PayloadInput<R>) => OutboundPayload;
+export type PayloadBuilder<R = ReceiverConfig> = (input: PayloadInput<R>) => OutboundPayload;
 
 export interface DeliveryRequest {
   step: DeliveryStep;

@@ -3,7 +3,7 @@
  * and History are HTML, escaped by render. The tag "sentinel-<key>" is what the connector's WIQL
  * query looks for, so it is built from the incident key alone.
  */
-import type { ReceiverOf } from '../../config/schema.js';
+import type { AzuredevopsReceiver } from './schema.js';
 import { KitError } from '../../core/errors.js';
 import type { Severity } from '../../core/model.js';
 import type { OutboundPayload, PayloadBuilder } from '../types.js';
@@ -31,7 +31,7 @@ export function adoIncidentTag(incidentKey: string): string {
   return `sentinel-${incidentKey.replace(/[,;\s]+/g, '-')}`.slice(0, ADO_MAX_TAG_CHARS);
 }
 
-export const buildAzuredevopsPayload: PayloadBuilder<ReceiverOf<'azuredevops'>> = (input): OutboundPayload => {
+export const buildAzuredevopsPayload: PayloadBuilder<AzuredevopsReceiver> = (input): OutboundPayload => {
   const { receiver, step, rendered } = input;
   const truncated: string[] = [];
   let ops: PatchOp[];

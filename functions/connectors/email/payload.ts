@@ -6,7 +6,7 @@
  * limit) and the "=_" boundary can never occur inside them.
  */
 import { createHash } from 'node:crypto';
-import type { ReceiverOf } from '../../config/schema.js';
+import type { EmailReceiver } from './schema.js';
 import { KitError } from '../../core/errors.js';
 import type { OutboundPayload, PayloadBuilder } from '../types.js';
 import { limitField } from '../truncate.js';
@@ -126,7 +126,7 @@ export function threadId(incidentKey: string, from: string): string {
   return `<sentinel-incident-${idPart(incidentKey)}@${domainOf(from)}>`;
 }
 
-export const buildEmailPayload: PayloadBuilder<ReceiverOf<'email'>> = (input): OutboundPayload => {
+export const buildEmailPayload: PayloadBuilder<EmailReceiver> = (input): OutboundPayload => {
   const { receiver, step, rendered } = input;
   const truncated: string[] = [];
   const from = checkAddress(receiver.from, 'from');

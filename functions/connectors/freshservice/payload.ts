@@ -3,7 +3,7 @@
  * description and note bodies are HTML escaped by render. The tag sentinel-<key> is what the
  * connector's filter query looks for (text custom fields cannot be filtered).
  */
-import type { ReceiverOf } from '../../config/schema.js';
+import type { FreshserviceReceiver } from './schema.js';
 import { KitError } from '../../core/errors.js';
 import type { Severity } from '../../core/model.js';
 import type { OutboundPayload, PayloadBuilder } from '../types.js';
@@ -31,7 +31,7 @@ export function freshserviceIncidentTag(incidentKey: string): string {
   return `sentinel-${incidentKey.replace(/[^A-Za-z0-9_.-]+/g, '-')}`;
 }
 
-export const buildFreshservicePayload: PayloadBuilder<ReceiverOf<'freshservice'>> = (input): OutboundPayload => {
+export const buildFreshservicePayload: PayloadBuilder<FreshserviceReceiver> = (input): OutboundPayload => {
   const { receiver, step, rendered } = input;
   const truncated: string[] = [];
   let body: Record<string, unknown>;

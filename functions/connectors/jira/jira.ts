@@ -16,7 +16,7 @@
  *    What is left: a process crash between Jira's 201 and the ticket-store write, retried by another
  *    instance before the index shows the issue, or an index slower than JIRA_SEARCH_SETTLE_MS.
  */
-import type { ReceiverOf } from '../../config/schema.js';
+import type { JiraReceiver } from './schema.js';
 import type { TicketRef } from '../../core/delivery.js';
 import { createTicketConnector } from '../tickets/engine.js';
 import type { Connector } from '../types.js';
@@ -26,7 +26,7 @@ export { JIRA_SEARCH_SETTLE_MS } from './target.js';
 
 export interface JiraConnectorOptions {
   receiverName: string;
-  receiver: ReceiverOf<'jira'>;
+  receiver: JiraReceiver;
   env?: Record<string, string | undefined>;
   fetchTimeoutMs?: number;
   /** see JiraTargetOptions.reopenTransition */

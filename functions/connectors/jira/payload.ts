@@ -4,7 +4,7 @@
  * ADF documents; this builder checks their shape and fits them to Jira's limits.
  */
 import { createHash } from 'node:crypto';
-import type { ReceiverOf } from '../../config/schema.js';
+import type { JiraReceiver } from './schema.js';
 import { KitError } from '../../core/errors.js';
 import type { OutboundPayload, PayloadBuilder } from '../types.js';
 
@@ -130,7 +130,7 @@ function docPart(parts: Record<string, unknown>, part: 'description' | 'comment'
 }
 
 export function jiraCreateBody(
-  input: Parameters<PayloadBuilder<ReceiverOf<'jira'>>>[0],
+  input: Parameters<PayloadBuilder<JiraReceiver>>[0],
   truncated: string[] = [],
 ): { fields: Json } {
   const { receiver, step, rendered } = input;
@@ -167,7 +167,7 @@ export function jiraTransitionBody(
   return { transition: { id: transitionId }, update: { comment: [{ add: jiraCommentBody(parts, truncated, idempotencyKey) }] } };
 }
 
-export const buildJiraPayload: PayloadBuilder<ReceiverOf<'jira'>> = (input): OutboundPayload => {
+export const buildJiraPayload: PayloadBuilder<JiraReceiver> = (input): OutboundPayload => {
   const truncated: string[] = [];
   let body: unknown;
   switch (input.operation) {

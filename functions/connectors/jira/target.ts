@@ -15,7 +15,7 @@
  *              issue's status category is `done` → already there
  *  reopen      (only with `reopenTransition`) the same, to a status whose category is not `done`
  */
-import type { ReceiverOf } from '../../config/schema.js';
+import type { JiraReceiver } from './schema.js';
 import type { TicketRef } from '../../core/delivery.js';
 import { KitError } from '../../core/errors.js';
 import { basicAuth, checkEndpointUrl, createTargetClient, type SendResponse, type TargetClient } from '../http/index.js';
@@ -32,7 +32,7 @@ export const JIRA_SEARCH_SETTLE_MS = 120_000;
 
 export interface JiraTargetOptions {
   receiverName: string;
-  receiver: ReceiverOf<'jira'>;
+  receiver: JiraReceiver;
   env?: Record<string, string | undefined>;
   fetchTimeoutMs?: number;
   /**
@@ -123,7 +123,7 @@ export function openJiraTarget(options: JiraTargetOptions): TicketTarget {
     );
   }
 
-  const reopenTransition = options.reopenTransition;
+  const reopenTransition = options.reopenTransition ?? options.receiver.reopenTransition;
   return {
     name: 'jira',
     noun: 'issue',

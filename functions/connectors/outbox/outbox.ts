@@ -8,6 +8,7 @@ import { mkdir, link, unlink, writeFile, readdir, readFile, rm } from 'node:fs/p
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { ReceiverConfig } from '../../config/schema.js';
+import { KINDS } from '../kinds.js';
 import type { TicketRef } from '../../core/delivery.js';
 import { operationsFor, type Connector, type DeliveryRequest, type DeliveryResult, type Operation, type OutboxFormat, type PayloadBuilder } from '../types.js';
 
@@ -109,21 +110,8 @@ export interface FailedDeliveryRecord {
 
 export const FAILED_FORMAT = 'failed.json';
 
-// Record, so a new OutboxFormat cannot be left out: --fresh must know it is the kit's, and the preview page must show it.
-const FORMAT_TABLE: Record<OutboxFormat, true> = {
-  eml: true,
-  'teams.json': true,
-  'slack.json': true,
-  'sms.txt': true,
-  'twiml.xml': true,
-  'jira.json': true,
-  'servicenow.json': true,
-  'ado.json': true,
-  'zendesk.json': true,
-  'freshservice.json': true,
-  'pagerduty.json': true,
-  'failed.json': true,
-};
+// from the registry, so a new kind's format is known here too: --fresh must know it is the kit's, and the preview page must show it
+const FORMAT_TABLE: Record<string, true> = Object.fromEntries([...KINDS.map((k) => k.format), FAILED_FORMAT].map((f) => [f, true]));
 /** every kind of file the kit writes into a receiver's outbox folder */
 export const OUTBOX_FORMATS = Object.keys(FORMAT_TABLE) as OutboxFormat[];
 const KIT_TOP_FILES = new Set([OUTBOX_MARKER, 'index.html', 'index.html.tmp']);

@@ -5,7 +5,7 @@
  * the body carries a placeholder the live connector replaces.
  */
 import { createHash } from 'node:crypto';
-import type { ReceiverOf } from '../../config/schema.js';
+import type { PagerdutyReceiver } from './schema.js';
 import { KitError } from '../../core/errors.js';
 import { CUSTOMER, DEFENDER_EXPERTS, type Incident, type Severity } from '../../core/model.js';
 import { describeChange, distinctExclusionMatches } from '../../render/context.js';
@@ -77,7 +77,7 @@ function customDetails(input: Parameters<PayloadBuilder>[0], descriptionChars: n
   };
 }
 
-export const buildPagerdutyPayload: PayloadBuilder<ReceiverOf<'pagerduty'>> = (input): OutboundPayload => {
+export const buildPagerdutyPayload: PayloadBuilder<PagerdutyReceiver> = (input): OutboundPayload => {
   const { receiver, step, rendered } = input;
   const truncated: string[] = [];
   const dedupKey = input.ticket?.id && input.ticket.id.length <= PAGERDUTY_MAX_DEDUP_KEY_CHARS ? input.ticket.id : pagerdutyDedupKey(step.incidentKey);

@@ -3,7 +3,7 @@
  * "[code]" impossible in incident text. The incident key goes in correlation_id, the field ServiceNow
  * keeps for a third party's id, which is how the connector finds the ticket again.
  */
-import type { ReceiverOf } from '../../config/schema.js';
+import type { ServicenowReceiver } from './schema.js';
 import { KitError } from '../../core/errors.js';
 import type { Severity } from '../../core/model.js';
 import type { OutboundPayload, PayloadBuilder } from '../types.js';
@@ -26,7 +26,7 @@ function textPart(parts: Record<string, unknown>, name: string): string {
   return v;
 }
 
-export const buildServicenowPayload: PayloadBuilder<ReceiverOf<'servicenow'>> = (input): OutboundPayload => {
+export const buildServicenowPayload: PayloadBuilder<ServicenowReceiver> = (input): OutboundPayload => {
   const { receiver, step, rendered } = input;
   const truncated: string[] = [];
   const text = (part: string, field: string, max: number) => limitField(field, textPart(rendered.parts, part), max, truncated, { unit: 'utf16' });

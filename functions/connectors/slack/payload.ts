@@ -3,7 +3,7 @@
  * incoming-webhook body. Render already escaped & < > in every field; this builder fits Block Kit's
  * limits without cutting an entity or a <url|text> link in half.
  */
-import type { ReceiverOf } from '../../config/schema.js';
+import type { SlackReceiver } from './schema.js';
 import { KitError } from '../../core/errors.js';
 import type { OutboundPayload, PayloadBuilder } from '../types.js';
 import { limitField } from '../truncate.js';
@@ -60,7 +60,7 @@ function fitBlock(block: Json, path: string, truncated: string[]): Json | null {
   }
 }
 
-export const buildSlackPayload: PayloadBuilder<ReceiverOf<'slack'>> = (input): OutboundPayload => {
+export const buildSlackPayload: PayloadBuilder<SlackReceiver> = (input): OutboundPayload => {
   const part = input.rendered.parts.message;
   if (!isObject(part)) throw templateError(`template "${input.rendered.template}" must produce a "message" part: {"text": …, "blocks": […]}`, 'message');
   const message = structuredClone(part);

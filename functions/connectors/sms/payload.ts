@@ -2,7 +2,7 @@
  * SMS: the message text itself (ACS `message`, Twilio `Body`). GSM-7 where the text allows, cut to
  * a segment budget so one hostile emoji or a 100k-character title cannot turn a page into a bill.
  */
-import type { ReceiverOf } from '../../config/schema.js';
+import type { SmsReceiver } from './schema.js';
 import { KitError } from '../../core/errors.js';
 import { SMS_DEFAULT_MAX_SEGMENTS, normaliseSms, truncateSms } from '../../render/sms.js';
 import type { OutboundPayload, PayloadBuilder } from '../types.js';
@@ -12,7 +12,7 @@ export interface SmsPayloadOptions {
   maxSegments?: number;
 }
 
-export function buildSmsPayloadWith(options: SmsPayloadOptions = {}): PayloadBuilder<ReceiverOf<'sms'>> {
+export function buildSmsPayloadWith(options: SmsPayloadOptions = {}): PayloadBuilder<SmsReceiver> {
   return (input): OutboundPayload => {
     const maxSegments = options.maxSegments ?? input.receiver.maxSegments ?? SMS_DEFAULT_MAX_SEGMENTS;
     const raw = input.rendered.parts.text;
@@ -26,4 +26,4 @@ export function buildSmsPayloadWith(options: SmsPayloadOptions = {}): PayloadBui
   };
 }
 
-export const buildSmsPayload: PayloadBuilder<ReceiverOf<'sms'>> = buildSmsPayloadWith();
+export const buildSmsPayload: PayloadBuilder<SmsReceiver> = buildSmsPayloadWith();

@@ -3,7 +3,7 @@
  * chat or channel") gets: a message envelope around one Adaptive Card. The card comes from render
  * with attacker text already escaped; this builder only makes it fit what Teams accepts.
  */
-import type { ReceiverOf } from '../../config/schema.js';
+import type { TeamsReceiver } from './schema.js';
 import { KitError } from '../../core/errors.js';
 import type { Incident } from '../../core/model.js';
 import type { OutboundPayload, PayloadBuilder } from '../types.js';
@@ -177,7 +177,7 @@ function envelope(card: Json): string {
   });
 }
 
-export const buildTeamsPayload: PayloadBuilder<ReceiverOf<'teams'>> = (input): OutboundPayload => {
+export const buildTeamsPayload: PayloadBuilder<TeamsReceiver> = (input): OutboundPayload => {
   const part = input.rendered.parts.card;
   if (!isObject(part) || part.type !== 'AdaptiveCard') {
     throw new KitError(`teams: template "${input.rendered.template}" must produce a "card" part that is an AdaptiveCard object`, {

@@ -3,7 +3,7 @@
  * received"). The whole URL is the credential (its sig= is a SAS), so it is a secret reference and
  * never appears in an error message beyond scheme, host and first path segment.
  */
-import type { ReceiverOf } from '../../config/schema.js';
+import type { TeamsReceiver } from './schema.js';
 import { KitError } from '../../core/errors.js';
 import { createTargetClient, teamsWorkflowsCheck, webhookUrlAuth } from '../http/index.js';
 import { resolveSecret } from '../secrets.js';
@@ -12,7 +12,7 @@ import { buildTeamsPayload } from './payload.js';
 
 export interface TeamsConnectorOptions {
   receiverName: string;
-  receiver: ReceiverOf<'teams'>;
+  receiver: TeamsReceiver;
   env?: Record<string, string | undefined>;
   fetchTimeoutMs?: number;
 }

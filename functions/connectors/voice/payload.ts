@@ -3,7 +3,7 @@
  * XML-escaped every incident field; this builder checks the document has a <Response> root and fits
  * Twilio's 4000-character limit by shortening the spoken text, never the markup.
  */
-import type { ReceiverOf } from '../../config/schema.js';
+import type { VoiceReceiver } from './schema.js';
 import { KitError } from '../../core/errors.js';
 import type { OutboundPayload, PayloadBuilder } from '../types.js';
 import { measure, truncate } from '../truncate.js';
@@ -35,7 +35,7 @@ function fitTwiml(doc: string): { doc: string; cut: boolean } {
   return { doc, cut };
 }
 
-export const buildVoicePayload: PayloadBuilder<ReceiverOf<'voice'>> = (input): OutboundPayload => {
+export const buildVoicePayload: PayloadBuilder<VoiceReceiver> = (input): OutboundPayload => {
   const raw = input.rendered.parts.twiml;
   if (typeof raw !== 'string') throw templateError('the template must produce a "twiml" part');
   const body = raw.trim().replace(/^<\?xml[^>]*\?>\s*/, '');

@@ -3,7 +3,7 @@
  * incident details are for agents, not the ticket's requester. external_id holds the incident key,
  * the tag sentinel-<key> makes the ticket easy to find in views.
  */
-import type { ReceiverOf } from '../../config/schema.js';
+import type { ZendeskReceiver } from './schema.js';
 import { KitError } from '../../core/errors.js';
 import type { Severity } from '../../core/model.js';
 import type { OutboundPayload, PayloadBuilder } from '../types.js';
@@ -26,7 +26,7 @@ export function zendeskIncidentTag(incidentKey: string): string {
   return `sentinel-${incidentKey.toLowerCase().replace(/[^a-z0-9_\-/:.]+/g, '-')}`;
 }
 
-export const buildZendeskPayload: PayloadBuilder<ReceiverOf<'zendesk'>> = (input): OutboundPayload => {
+export const buildZendeskPayload: PayloadBuilder<ZendeskReceiver> = (input): OutboundPayload => {
   const { receiver, step, rendered } = input;
   const truncated: string[] = [];
   let ticket: Record<string, unknown>;

@@ -9,6 +9,7 @@ import { KitError } from '../../../core/errors.js';
 import { escapeHtml, escapeQuotedAttribute } from '../../../render/escape.js';
 import { smsEncoding, smsSegments } from '../../../render/sms.js';
 import type { OutboxFormat } from '../../types.js';
+import { KINDS } from '../../kinds.js';
 
 export { escapeHtml };
 
@@ -30,20 +31,7 @@ export interface PreviewOptions {
 /** What a message body (an iframe's srcdoc) may do: show inline styles and data: images, nothing else. */
 export const PREVIEW_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:";
 
-const FORMAT_LABELS: Record<OutboxFormat, string> = {
-  eml: 'Email',
-  'teams.json': 'Teams',
-  'slack.json': 'Slack',
-  'sms.txt': 'SMS',
-  'twiml.xml': 'Voice call',
-  'jira.json': 'Jira',
-  'servicenow.json': 'ServiceNow',
-  'ado.json': 'Azure DevOps',
-  'zendesk.json': 'Zendesk',
-  'freshservice.json': 'Freshservice',
-  'pagerduty.json': 'PagerDuty',
-  'failed.json': 'Failed delivery',
-};
+const FORMAT_LABELS: Record<string, string> = { ...Object.fromEntries(KINDS.map((k) => [k.format, k.label])), 'failed.json': 'Failed delivery' };
 
 const MAX_DEPTH = 32;
 

@@ -1,0 +1,22 @@
+/** The Jira receiver kind: everything the kit knows about it, for the registry (../kinds.ts). */
+import { defineKind } from '../kind.js';
+import { buildJiraPayload } from './payload.js';
+import { createJiraConnector } from './jira.js';
+import { jiraReceiver } from './schema.js';
+
+export const jiraKind = defineKind({
+  kind: 'jira',
+  family: 'ticket',
+  label: 'Jira',
+  schema: jiraReceiver,
+  parts: [
+    { name: 'summary', format: 'line' },
+    { name: 'description', format: 'json' },
+    { name: 'comment', format: 'json' },
+  ],
+  format: 'jira.json',
+  endpointFields: ['baseUrl'],
+  secretFields: ['email', 'apiToken'],
+  build: buildJiraPayload,
+  live: createJiraConnector,
+});

@@ -1,0 +1,20 @@
+/** The ServiceNow receiver kind: everything the kit knows about it, for the registry (../kinds.ts). */
+import { defineKind } from '../kind.js';
+import { buildServicenowPayload } from './payload.js';
+import { servicenowReceiver } from './schema.js';
+
+export const servicenowKind = defineKind({
+  kind: 'servicenow',
+  family: 'ticket',
+  label: 'ServiceNow',
+  schema: servicenowReceiver,
+  parts: [
+    { name: 'short_description', format: 'line' },
+    { name: 'description', format: 'text' },
+    { name: 'work_notes', format: 'text' },
+  ],
+  format: 'servicenow.json',
+  endpointFields: ['instanceUrl'],
+  secretFields: ['username', 'password'],
+  build: buildServicenowPayload,
+});

@@ -1,0 +1,16 @@
+/** The Slack receiver kind: everything the kit knows about it, for the registry (../kinds.ts). */
+import { defineKind } from '../kind.js';
+import { buildSlackPayload } from './payload.js';
+import { slackReceiver } from './schema.js';
+
+export const slackKind = defineKind({
+  kind: 'slack',
+  family: 'notifier',
+  label: 'Slack',
+  schema: slackReceiver,
+  parts: [{ name: 'message', format: 'json' }],
+  format: 'slack.json',
+  endpointFields: ['webhookUrl', 'botToken'],
+  secretFields: ['webhookUrl', 'botToken'],
+  build: buildSlackPayload,
+});

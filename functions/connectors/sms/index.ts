@@ -1,0 +1,16 @@
+/** The SMS receiver kind: everything the kit knows about it, for the registry (../kinds.ts). */
+import { defineKind } from '../kind.js';
+import { buildSmsPayload } from './payload.js';
+import { smsReceiver } from './schema.js';
+
+export const smsKind = defineKind({
+  kind: 'sms',
+  family: 'notifier',
+  label: 'SMS',
+  schema: smsReceiver,
+  parts: [{ name: 'text', format: 'text' }],
+  format: 'sms.txt',
+  endpointFields: ['acsEndpoint', 'twilioAccountSid'],
+  secretFields: ['twilioAccountSid', 'twilioAuthToken'],
+  build: buildSmsPayload,
+});

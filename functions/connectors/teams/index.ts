@@ -1,0 +1,18 @@
+/** The Teams receiver kind: everything the kit knows about it, for the registry (../kinds.ts). */
+import { defineKind } from '../kind.js';
+import { buildTeamsPayload } from './payload.js';
+import { createTeamsConnector } from './teams.js';
+import { teamsReceiver } from './schema.js';
+
+export const teamsKind = defineKind({
+  kind: 'teams',
+  family: 'notifier',
+  label: 'Teams',
+  schema: teamsReceiver,
+  parts: [{ name: 'card', format: 'json' }],
+  format: 'teams.json',
+  endpointFields: ['webhookUrl'],
+  secretFields: ['webhookUrl'],
+  build: buildTeamsPayload,
+  live: createTeamsConnector,
+});

@@ -1,0 +1,16 @@
+/** The Voice call receiver kind: everything the kit knows about it, for the registry (../kinds.ts). */
+import { defineKind } from '../kind.js';
+import { buildVoicePayload } from './payload.js';
+import { voiceReceiver } from './schema.js';
+
+export const voiceKind = defineKind({
+  kind: 'voice',
+  family: 'notifier',
+  label: 'Voice call',
+  schema: voiceReceiver,
+  parts: [{ name: 'twiml', format: 'xml' }],
+  format: 'twiml.xml',
+  endpointFields: ['twilioAccountSid'],
+  secretFields: ['twilioAccountSid', 'twilioAuthToken'],
+  build: buildVoicePayload,
+});
