@@ -32,6 +32,7 @@ param namePrefix string = 'spk'
 param receiverSecrets receiverSecret[] = [
   { appSetting: 'TEAMS_SOC_WEBHOOK_URL', secretName: 'teams-soc-webhook-url' }
   { appSetting: 'SLACK_SOC_WEBHOOK_URL', secretName: 'slack-soc-webhook-url' }
+  { appSetting: 'SLACK_BOT_TOKEN', secretName: 'slack-bot-token' }
   { appSetting: 'JIRA_EMAIL', secretName: 'jira-email' }
   { appSetting: 'JIRA_API_TOKEN', secretName: 'jira-api-token' }
   { appSetting: 'SERVICENOW_USERNAME', secretName: 'servicenow-username' }
