@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { KitError } from '../core/errors.js';
 import { UsageError } from './io.js';
+import { terminalSafe } from './terminal-text.js';
 
 export interface EventLine {
   line: number;
@@ -18,7 +19,6 @@ export interface EventLine {
  * An error message may quote a file's bytes (JSON.parse quotes the text around the error): keep control
  * characters out so a hostile or binary file cannot drive the terminal or forge a line of output.
  */
-const inert = (s: string) => s.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
 
 function eventLines(text: string): { lines: EventLine[]; total: number } {
   const all = text.split(/\r?\n/);
@@ -29,7 +29,7 @@ function eventLines(text: string): { lines: EventLine[]; total: number } {
     try {
       lines.push({ line: i + 1, raw: JSON.parse(trimmed) });
     } catch (e) {
-      lines.push({ line: i + 1, error: `not valid JSON: ${inert((e as Error).message)}` });
+      lines.push({ line: i + 1, error: `not valid JSON: ${terminalSafe((e as Error).message)}` });
     }
   });
   // a final line break ends the last line; it does not start another
@@ -67,7 +67,7 @@ export async function readEventSource(path: string, label: string = path): Promi
     const filled = text.split(/\r?\n/).flatMap((l, i) => (l.trim() === '' ? [] : [i + 1]));
     return { kind: 'document', raw, onLine: filled.length === 1 ? filled[0]! : null };
   } catch (e) {
-    documentError = inert((e as Error).message);
+    documentError = terminalSafe((e as Error).message);
   }
   const { lines, total } = eventLines(text);
   // a JSON-lines file starts with a line that is JSON on its own; anything else is a broken document
@@ -83,7 +83,7 @@ const listLines = (lines: EventLine[]) => {
 /** The `--line` value as a line number, or a usage error. */
 export function lineNumber(line: string): number {
   const n = Number(line);
-  if (!/^\d+$/.test(line.trim()) || !Number.isSafeInteger(n) || n < 1) throw new UsageError(`--line takes a line number (1, 2, …), got "${inert(line)}"`);
+  if (!/^\d+$/.test(line.trim()) || !Number.isSafeInteger(n) || n < 1) throw new UsageError(`--line takes a line number (1, 2, …), got "${terminalSafe(line)}"`);
   return n;
 }
 

@@ -17,6 +17,7 @@ import { eventFingerprint, planEvent, type EventPlan } from '../core/plan-event.
 import { SAMPLE_INCIDENT } from './samples.js';
 import { pickEvent, readEventSource } from './events.js';
 import { UsageError, type CliIo } from './io.js';
+import { terminalSafe } from './terminal-text.js';
 
 export { readEventArg } from './events.js';
 
@@ -45,14 +46,13 @@ exit: 0 at least one playbook matched, 1 none matched or an event could not be r
 const KINDS = new Set(['owner', 'status', 'tag-added', 'tag-removed', 'severity', 'classification', 'determination']);
 
 /** What a terminal line may carry from an event: no control characters (escape sequences, forged lines). */
-const inert = (s: string) => s.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
 
 export function parseChangeArg(arg: string): Change {
   const eq = arg.indexOf('=');
-  if (eq < 1) throw new UsageError(`--change takes KIND=VALUE, got "${inert(arg)}"`);
+  if (eq < 1) throw new UsageError(`--change takes KIND=VALUE, got "${terminalSafe(arg)}"`);
   const kind = arg.slice(0, eq).trim();
   const value = arg.slice(eq + 1).trim();
-  if (!KINDS.has(kind)) throw new UsageError(`--change: unknown kind "${inert(kind)}" (one of ${[...KINDS].join(', ')})`);
+  if (!KINDS.has(kind)) throw new UsageError(`--change: unknown kind "${terminalSafe(kind)}" (one of ${[...KINDS].join(', ')})`);
   const removed = kind === 'tag-removed';
   return { kind: kind as Change['kind'], from: removed ? value : null, to: removed ? null : value, id: `${kind}:${value.toLowerCase()}#1` };
 }
@@ -157,7 +157,7 @@ async function routes(argv: string[], io: CliIo): Promise<number> {
     io.stdout(HELP);
     return 0;
   }
-  if (sub !== 'test') throw new UsageError(sub === undefined ? HELP : `spk routes: unknown subcommand "${inert(sub)}"\n${HELP}`);
+  if (sub !== 'test') throw new UsageError(sub === undefined ? HELP : `spk routes: unknown subcommand "${terminalSafe(sub)}"\n${HELP}`);
   let values;
   try {
     ({ values } = parseArgs({
@@ -177,7 +177,7 @@ async function routes(argv: string[], io: CliIo): Promise<number> {
       allowPositionals: false,
     }));
   } catch (e) {
-    throw new UsageError(`spk routes test: ${inert((e as Error).message)}\n${HELP}`);
+    throw new UsageError(`spk routes test: ${terminalSafe((e as Error).message)}\n${HELP}`);
   }
   if (values.help) {
     io.stdout(HELP);
@@ -236,10 +236,10 @@ function report(io: CliIo, config: KitConfig, results: Result[], json: boolean):
   } else {
     for (const r of results) {
       if ('error' in r) {
-        io.stderr(inert(`spk routes test: ${r.error.format()}`));
+        io.stderr(terminalSafe(`spk routes test: ${r.error.format()}`));
         continue;
       }
-      io.stdout(textPlan(config, r.plan, r.line === null ? '' : `line ${r.line}: `).map(inert).join('\n'));
+      io.stdout(textPlan(config, r.plan, r.line === null ? '' : `line ${r.line}: `).map(terminalSafe).join('\n'));
     }
   }
   return matched && !failed ? 0 : 1;

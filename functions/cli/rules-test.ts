@@ -25,6 +25,7 @@ import { eventFingerprint, planEvent } from '../core/plan-event.js';
 import { pickEvent, readEventSource } from './events.js';
 import { UsageError } from './io.js';
 import { jsonStep, stepLine } from './routes.js';
+import { terminalSafe } from './terminal-text.js';
 
 export interface RulesTestIo {
   stdout: (s: string) => void;
@@ -53,7 +54,6 @@ exit: 0 evaluated (and --expect held), 1 --expect failed or a rule, event or con
  * One line of terminal output with no control characters from incident text: no escape sequences,
  * and no line breaks that would forge a line of the report.
  */
-const inert = (s: string) => s.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
 
 /** One rules/*.yaml file → a rule, or a KitError naming the file, line, column and field. */
 export function parseRuleFile(file: string, text: string): AutomationRuleDefinition {
@@ -181,7 +181,7 @@ function textReport(eventFile: string, reports: RuleReport[], prefix: string, ch
     lines.push(`${fired.length} rule(s) fire, in this order: ${fired.map((r) => r.rule.name).join(', ')}`);
     lines.push(`playbooks run: ${playbooks.join(', ')}`);
   }
-  return lines.map(inert).join('\n');
+  return lines.map(terminalSafe).join('\n');
 }
 
 export async function rulesTestCommand(
@@ -206,7 +206,7 @@ export async function rulesTestCommand(
       allowPositionals: false,
     }));
   } catch (e) {
-    io.stderr(`spk rules test: ${inert((e as Error).message)}\n${USAGE}`);
+    io.stderr(`spk rules test: ${terminalSafe((e as Error).message)}\n${USAGE}`);
     return 64;
   }
   if (values.help) {
@@ -263,24 +263,24 @@ export async function rulesTestCommand(
       );
     } else {
       io.stdout(textReport(label, reports, prefix, changes, input.trigger));
-      if (fired.length) io.stdout(('lines' in planned ? planned.lines : [`kit (real pipeline): could not evaluate: ${planned.error}`]).map(inert).join('\n'));
+      if (fired.length) io.stdout(('lines' in planned ? planned.lines : [`kit (real pipeline): could not evaluate: ${planned.error}`]).map(terminalSafe).join('\n'));
     }
     if (values.expect !== undefined) {
       const expected = values.expect.split(',').map((s) => s.trim()).filter(Boolean).sort();
       const actual = fired.map((r) => r.rule.name).sort();
       if (expected.join(',') !== actual.join(',')) {
-        io.stderr(inert(`spk rules test: expected ${expected.length ? expected.join(', ') : 'no rule'} to fire, got ${actual.length ? actual.join(', ') : 'none'}`));
+        io.stderr(terminalSafe(`spk rules test: expected ${expected.length ? expected.join(', ') : 'no rule'} to fire, got ${actual.length ? actual.join(', ') : 'none'}`));
         return 1;
       }
     }
     return 0;
   } catch (e) {
     if (e instanceof UsageError) {
-      io.stderr(inert(`spk rules test: ${e.message}`));
+      io.stderr(terminalSafe(`spk rules test: ${e.message}`));
       return 64;
     }
     if (e instanceof KitError) {
-      io.stderr(inert(`spk rules test: ${e.format()}`));
+      io.stderr(terminalSafe(`spk rules test: ${e.format()}`));
       return 1;
     }
     throw e;

@@ -13,6 +13,7 @@
 import { z } from 'zod';
 import { KitError } from './errors.js';
 import { AWAITING_CUSTOMER_ACTION } from './model.js';
+import { isJsonObject } from './json-object.js';
 
 export const CONDITION_OPERATORS = [
   'Equals',
@@ -260,7 +261,6 @@ export function ruleFromYaml(doc: unknown, file: string): AutomationRuleDefiniti
 // Events
 
 type Json = Record<string, unknown>;
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 
 function strings(v: unknown, field: string, item?: (x: unknown) => unknown): string[] {
@@ -286,9 +286,9 @@ function count(v: unknown, field: string): number {
  * new values, and ChangedFrom needs the old ones) and `_updatedBySource` (Sentinel's "Updated by").
  */
 export function ruleInputFromTriggerBody(body: unknown): RuleEvaluationInput {
-  if (!isObject(body)) throw new KitError('event: must be a JSON object (a Sentinel incident trigger body)', { kind: 'validation', statusCode: 400 });
+  if (!isJsonObject(body)) throw new KitError('event: must be a JSON object (a Sentinel incident trigger body)', { kind: 'validation', statusCode: 400 });
   const object = body.object;
-  if (!isObject(object) || !isObject(object.properties)) {
+  if (!isJsonObject(object) || !isJsonObject(object.properties)) {
     throw new KitError('object.properties: missing; the event must be a Sentinel incident trigger body', {
       kind: 'validation',
       statusCode: 400,
@@ -296,24 +296,24 @@ export function ruleInputFromTriggerBody(body: unknown): RuleEvaluationInput {
     });
   }
   const p = object.properties;
-  const owner = isObject(p.owner) ? p.owner : {};
-  const additional = isObject(p.additionalData) ? p.additionalData : {};
+  const owner = isJsonObject(p.owner) ? p.owner : {};
+  const additional = isJsonObject(p.additionalData) ? p.additionalData : {};
   const updates = body.incidentUpdates;
-  if (updates !== undefined && updates !== null && !isObject(updates)) {
+  if (updates !== undefined && updates !== null && !isJsonObject(updates)) {
     throw new KitError('incidentUpdates: must be an object', { kind: 'validation', statusCode: 400, where: { field: 'incidentUpdates' } });
   }
-  const u: Json = isObject(updates) ? updates : {};
+  const u: Json = isJsonObject(updates) ? updates : {};
   const prev = body._previous;
-  if (prev !== undefined && !isObject(prev)) {
+  if (prev !== undefined && !isJsonObject(prev)) {
     throw new KitError('_previous: must be an object like {"status":"New","owner":"Customer","severity":"Low"}', {
       kind: 'validation',
       statusCode: 400,
       where: { field: '_previous' },
     });
   }
-  const labelName = (x: unknown) => (isObject(x) ? x.labelName : x);
+  const labelName = (x: unknown) => (isJsonObject(x) ? x.labelName : x);
   return {
-    trigger: isObject(updates) ? 'Updated' : 'Created',
+    trigger: isJsonObject(updates) ? 'Updated' : 'Created',
     incident: {
       title: str(p.title) ?? '',
       description: str(p.description) ?? '',
@@ -331,7 +331,7 @@ export function ruleInputFromTriggerBody(body: unknown): RuleEvaluationInput {
       relatedAnalyticRuleIds: strings(p.relatedAnalyticRuleIds, 'object.properties.relatedAnalyticRuleIds'),
       alertProductNames: strings(additional.alertProductNames, 'object.properties.additionalData.alertProductNames'),
     },
-    previous: isObject(prev) ? { status: str(prev.status), severity: str(prev.severity), owner: str(prev.owner) } : null,
+    previous: isJsonObject(prev) ? { status: str(prev.status), severity: str(prev.severity), owner: str(prev.owner) } : null,
     updatedFields: strings(u.updatedFields, 'incidentUpdates.updatedFields'),
     labelsAdded: strings(u.labels, 'incidentUpdates.labels', labelName),
     alertsAdded: count(u.alerts, 'incidentUpdates.alerts'),

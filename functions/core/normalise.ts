@@ -19,13 +19,9 @@ import {
   type User,
 } from './model.js';
 
-export type JsonRecord = Record<string, unknown>;
+import { isJsonObject, type JsonObject } from './json-object.js';
 
-export function isRecord(v: unknown): v is JsonRecord {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-export function own(obj: JsonRecord, key: string): unknown {
+export function own(obj: JsonObject, key: string): unknown {
   return Object.prototype.hasOwnProperty.call(obj, key) ? obj[key] : undefined;
 }
 
@@ -41,22 +37,22 @@ function at(path: string, key: string): string {
 }
 
 /** A required object: absent, null or any other type is a validation error naming the field. */
-export function requireRecord(obj: JsonRecord, key: string, path: string): JsonRecord {
+export function requireRecord(obj: JsonObject, key: string, path: string): JsonObject {
   const v = own(obj, key);
-  if (!isRecord(v)) throw invalid(at(path, key), `expected an object, got ${v === undefined ? 'nothing' : describeType(v)}`);
+  if (!isJsonObject(v)) throw invalid(at(path, key), `expected an object, got ${v === undefined ? 'nothing' : describeType(v)}`);
   return v;
 }
 
 /** An optional object: absent or null → null; any other non-object type is a validation error. */
-export function optionalRecord(obj: JsonRecord, key: string, path: string): JsonRecord | null {
+export function optionalRecord(obj: JsonObject, key: string, path: string): JsonObject | null {
   const v = own(obj, key);
   if (v === undefined || v === null) return null;
-  if (!isRecord(v)) throw invalid(at(path, key), `expected an object, got ${describeType(v)}`);
+  if (!isJsonObject(v)) throw invalid(at(path, key), `expected an object, got ${describeType(v)}`);
   return v;
 }
 
 /** An optional string: absent or null → null; any other type is a validation error. */
-export function optionalString(obj: JsonRecord, key: string, path: string): string | null {
+export function optionalString(obj: JsonObject, key: string, path: string): string | null {
   const v = own(obj, key);
   if (v === undefined || v === null) return null;
   if (typeof v !== 'string') throw invalid(at(path, key), `expected a string, got ${describeType(v)}`);
@@ -64,7 +60,7 @@ export function optionalString(obj: JsonRecord, key: string, path: string): stri
 }
 
 /** Identifiers arrive as strings, but some producers send numbers; both mean the same id. */
-export function optionalId(obj: JsonRecord, key: string, path: string): string | null {
+export function optionalId(obj: JsonObject, key: string, path: string): string | null {
   const v = own(obj, key);
   if (v === undefined || v === null) return null;
   if (typeof v === 'number' && Number.isSafeInteger(v)) return String(v);
@@ -74,7 +70,7 @@ export function optionalId(obj: JsonRecord, key: string, path: string): string |
 }
 
 /** An optional array: absent or null → []; any other type is a validation error. */
-export function optionalArray(obj: JsonRecord, key: string, path: string): unknown[] {
+export function optionalArray(obj: JsonObject, key: string, path: string): unknown[] {
   const v = own(obj, key);
   if (v === undefined || v === null) return [];
   if (!Array.isArray(v)) throw invalid(at(path, key), `expected an array, got ${describeType(v)}`);
@@ -82,7 +78,7 @@ export function optionalArray(obj: JsonRecord, key: string, path: string): unkno
 }
 
 /** An optional non-negative whole number (a numeric string is accepted too); absent or null → null. */
-export function optionalInteger(obj: JsonRecord, key: string, path: string): number | null {
+export function optionalInteger(obj: JsonObject, key: string, path: string): number | null {
   const v = own(obj, key);
   if (v === undefined || v === null) return null;
   // `+ 0` turns -0 into 0, which JSON would do anyway on the way through the queue.
@@ -95,7 +91,7 @@ export function optionalInteger(obj: JsonRecord, key: string, path: string): num
  * Context fields inside alerts, entities and evidence are read leniently: a wrong type there is
  * dropped, because one odd entity must not cost the SOC the notification about the incident.
  */
-export function looseString(obj: JsonRecord, key: string): string | null {
+export function looseString(obj: JsonObject, key: string): string | null {
   const v = own(obj, key);
   if (typeof v !== 'string') return null;
   const t = v.trim();
@@ -109,10 +105,10 @@ export function looseStrings(v: unknown): string[] {
   return out;
 }
 
-export function looseRecords(v: unknown): JsonRecord[] {
+export function looseRecords(v: unknown): JsonObject[] {
   if (!Array.isArray(v)) return [];
-  const out: JsonRecord[] = [];
-  for (const item of v) if (isRecord(item)) out.push(item);
+  const out: JsonObject[] = [];
+  for (const item of v) if (isJsonObject(item)) out.push(item);
   return out;
 }
 

@@ -6,7 +6,8 @@
  */
 import { KitError } from './errors.js';
 import type { IncidentEvent } from './model.js';
-import { describeType, isRecord, own } from './normalise.js';
+import { describeType, own } from './normalise.js';
+import { isJsonObject } from './json-object.js';
 import { parseGraphIncident } from './parse-graph.js';
 import { parseSentinelTrigger } from './parse-sentinel.js';
 
@@ -27,11 +28,11 @@ function notAnIncident(detail: string): KitError {
 }
 
 export function detectShape(raw: unknown): EventShape {
-  if (!isRecord(raw)) throw notAnIncident(`got ${describeType(raw)}`);
+  if (!isJsonObject(raw)) throw notAnIncident(`got ${describeType(raw)}`);
 
   const object = own(raw, 'object');
   const schemaType = own(raw, 'objectSchemaType');
-  if ((isRecord(object) && isRecord(own(object, 'properties'))) || (typeof schemaType === 'string' && schemaType.trim().toLowerCase() === 'incident')) {
+  if ((isJsonObject(object) && isJsonObject(own(object, 'properties'))) || (typeof schemaType === 'string' && schemaType.trim().toLowerCase() === 'incident')) {
     return 'sentinel';
   }
 
@@ -41,7 +42,7 @@ export function detectShape(raw: unknown): EventShape {
   const hasId = (typeof id === 'string' && id.trim() !== '') || typeof id === 'number';
   if (hasId && (own(raw, 'lastUpdateDateTime') !== undefined || own(raw, 'incidentWebUrl') !== undefined)) return 'graph';
 
-  if (isRecord(own(raw, 'properties'))) {
+  if (isJsonObject(own(raw, 'properties'))) {
     throw notAnIncident('this looks like an ARM incident resource without the trigger wrapper; send it as { "object": <resource> }');
   }
   throw notAnIncident('none of those fields is present');

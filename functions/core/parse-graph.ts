@@ -4,33 +4,14 @@
  */
 import { invalid } from './errors.js';
 import type { AlertSummary, Device, Incident, IncidentEvent, User } from './model.js';
-import {
-  classificationOf,
-  describeType,
-  determinationOf,
-  graphStatus,
-  isRecord,
-  looseRecords,
-  looseString,
-  numericId,
-  optionalArray,
-  optionalId,
-  optionalString,
-  own,
-  ownerOf,
-  severityOf,
-  uniqueCaseInsensitive,
-  uniqueDevices,
-  uniqueUsers,
-  withAwaitingTag,
-  type JsonRecord,
-} from './normalise.js';
+import { classificationOf, describeType, determinationOf, graphStatus, looseRecords, looseString, numericId, optionalArray, optionalId, optionalString, own, ownerOf, severityOf, uniqueCaseInsensitive, uniqueDevices, uniqueUsers, withAwaitingTag } from './normalise.js';
+import { isJsonObject, type JsonObject } from './json-object.js';
 
 /** Graph incidents are Defender XDR incidents; the resource does not name its provider. */
 export const GRAPH_PROVIDER = 'Microsoft Defender XDR';
 
 export function parseGraphIncident(resource: unknown): IncidentEvent {
-  if (!isRecord(resource)) throw invalid('body', `expected a Graph security incident object, got ${describeType(resource)}`);
+  if (!isJsonObject(resource)) throw invalid('body', `expected a Graph security incident object, got ${describeType(resource)}`);
   const id = optionalId(resource, 'id', '');
   if (id === null) {
     const v = own(resource, 'id');
@@ -98,7 +79,7 @@ function stringsOf(values: unknown[]): string[] {
   return values.filter((v): v is string => typeof v === 'string');
 }
 
-function summariseAlerts(alerts: JsonRecord[]): AlertSummary {
+function summariseAlerts(alerts: JsonObject[]): AlertSummary {
   const titles: string[] = [];
   const products: string[] = [];
   const tactics: string[] = [];
@@ -119,7 +100,7 @@ function summariseAlerts(alerts: JsonRecord[]): AlertSummary {
   };
 }
 
-function readEvidence(alerts: JsonRecord[]): { devices: Device[]; users: User[] } {
+function readEvidence(alerts: JsonObject[]): { devices: Device[]; users: User[] } {
   const devices: Device[] = [];
   const users: User[] = [];
   for (const alert of alerts) {
@@ -130,7 +111,7 @@ function readEvidence(alerts: JsonRecord[]): { devices: Device[]; users: User[] 
         if (name !== null) devices.push({ name, id: looseString(ev, 'mdeDeviceId') ?? looseString(ev, 'azureAdDeviceId') });
       } else if (type.endsWith('.userevidence')) {
         const account = own(ev, 'userAccount');
-        if (!isRecord(account)) continue;
+        if (!isJsonObject(account)) continue;
         const upn = looseString(account, 'userPrincipalName');
         const name = looseString(account, 'displayName') ?? upn ?? looseString(account, 'accountName');
         if (name !== null) users.push({ name, userPrincipalName: upn, objectId: looseString(account, 'azureAdUserId') });
@@ -141,7 +122,7 @@ function readEvidence(alerts: JsonRecord[]): { devices: Device[]; users: User[] 
 }
 
 /** Graph has no activity times on the incident itself; its alerts' span stands in for them. */
-function activityWindow(alerts: JsonRecord[]): { first: string | null; last: string | null } {
+function activityWindow(alerts: JsonObject[]): { first: string | null; last: string | null } {
   let first: string | null = null;
   let last: string | null = null;
   for (const a of alerts) {

@@ -6,29 +6,8 @@
  */
 import { invalid } from './errors.js';
 import type { AlertSummary, Device, Incident, IncidentEvent, IncidentUpdates, User } from './model.js';
-import {
-  classificationOf,
-  isRecord,
-  looseRecords,
-  looseString,
-  looseStrings,
-  optionalArray,
-  optionalId,
-  optionalInteger,
-  optionalRecord,
-  optionalString,
-  own,
-  ownerOf,
-  requireRecord,
-  sentinelStatus,
-  severityOf,
-  tenantFromDefenderUrl,
-  uniqueCaseInsensitive,
-  describeType,
-  uniqueDevices,
-  uniqueUsers,
-  type JsonRecord,
-} from './normalise.js';
+import { classificationOf, looseRecords, looseString, looseStrings, optionalArray, optionalId, optionalInteger, optionalRecord, optionalString, own, ownerOf, requireRecord, sentinelStatus, severityOf, tenantFromDefenderUrl, uniqueCaseInsensitive, describeType, uniqueDevices, uniqueUsers } from './normalise.js';
+import { isJsonObject, type JsonObject } from './json-object.js';
 
 const PROPS = 'object.properties';
 
@@ -43,7 +22,7 @@ export function isDefenderProvider(providerName: string | null): boolean {
 }
 
 export function parseSentinelTrigger(body: unknown): IncidentEvent {
-  if (!isRecord(body)) throw invalid('body', `expected a Sentinel incident trigger object, got ${describeType(body)}`);
+  if (!isJsonObject(body)) throw invalid('body', `expected a Sentinel incident trigger object, got ${describeType(body)}`);
   const object = requireRecord(body, 'object', '');
   const props = requireRecord(object, 'properties', 'object');
 
@@ -126,7 +105,7 @@ function readLabels(labels: unknown[]): string[] {
   const names: string[] = [];
   for (const label of labels) {
     if (typeof label === 'string') names.push(label);
-    else if (isRecord(label)) {
+    else if (isJsonObject(label)) {
       const n = looseString(label, 'labelName');
       if (n !== null) names.push(n);
     }
@@ -135,12 +114,12 @@ function readLabels(labels: unknown[]): string[] {
 }
 
 /** Entities and alerts come as ARM resources (`{ kind, properties }`); a flat object is read as its own properties. */
-function entityProperties(e: JsonRecord): JsonRecord {
+function entityProperties(e: JsonObject): JsonObject {
   const p = own(e, 'properties');
-  return isRecord(p) ? p : e;
+  return isJsonObject(p) ? p : e;
 }
 
-function readAlerts(alerts: unknown[], additional: JsonRecord | null): AlertSummary {
+function readAlerts(alerts: unknown[], additional: JsonObject | null): AlertSummary {
   const titles: string[] = [];
   const products: string[] = [];
   const tactics: string[] = [];
@@ -186,7 +165,7 @@ function readEntities(entities: unknown[]): Entities {
       const name = looseString(p, 'hostName') ?? looseString(p, 'fqdn') ?? looseString(p, 'friendlyName');
       if (name === null) continue;
       const extra = own(p, 'additionalData');
-      const mdeId = isRecord(extra) ? looseString(extra, 'MdatpDeviceId') : null;
+      const mdeId = isJsonObject(extra) ? looseString(extra, 'MdatpDeviceId') : null;
       devices.push({ name, id: mdeId ?? looseString(p, 'azureID') ?? looseString(p, 'omsAgentID') });
     } else if (kind === 'account') {
       const accountName = looseString(p, 'accountName');
@@ -204,14 +183,14 @@ function readEntities(entities: unknown[]): Entities {
 }
 
 /** `incidentUpdates` is absent (or has null updatedFields) on create runs; the community playbooks test exactly that. */
-function readUpdates(body: JsonRecord): IncidentUpdates | null {
+function readUpdates(body: JsonObject): IncidentUpdates | null {
   const u = optionalRecord(body, 'incidentUpdates', '');
   if (u === null) return null;
   const fieldsRaw = own(u, 'updatedFields');
   if (fieldsRaw === undefined || fieldsRaw === null) return null;
   const updatedFields = uniqueCaseInsensitive(looseStrings(optionalArray(u, 'updatedFields', 'incidentUpdates')));
   const by = own(u, 'updatedBy');
-  const updatedBy = isRecord(by) ? looseString(by, 'name') : typeof by === 'string' && by.trim() !== '' ? by.trim() : null;
+  const updatedBy = isJsonObject(by) ? looseString(by, 'name') : typeof by === 'string' && by.trim() !== '' ? by.trim() : null;
   const labelsAdded = readLabels(optionalArray(u, 'labels', 'incidentUpdates'));
   const alertsAdded = optionalArray(u, 'alerts', 'incidentUpdates').length;
   const commentsAdded = optionalArray(u, 'comments', 'incidentUpdates').length;

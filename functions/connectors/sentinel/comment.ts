@@ -55,8 +55,11 @@ export function commentIdFor(idempotencyKey: string): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }
 
-/** Sentinel renders comment HTML: tags are removed and what is left is entity-escaped. */
-function inert(text: string): string {
+/**
+ * Sentinel renders comment HTML: tags are removed and what is left is entity-escaped — only the five
+ * characters that open markup or end an attribute, so the comment also stays readable as raw API text.
+ */
+function commentText(text: string): string {
   return text
     .replace(/<[^>]*>?/g, '')
     .replace(/&/g, '&amp;')
@@ -95,14 +98,14 @@ export interface CommentOutcome {
 }
 
 function outcomeLine(o: CommentOutcome): string {
-  const what = ACTION_WORDS[o.action] ?? inert(String(o.action));
+  const what = ACTION_WORDS[o.action] ?? commentText(String(o.action));
   let ticket = '';
   if (o.ticket) {
-    const label = inert(o.ticket.key ?? o.ticket.id);
+    const label = commentText(o.ticket.key ?? o.ticket.id);
     const href = httpsHref(o.ticket.url);
-    ticket = href ? `: <a href="${inert(href)}">${label}</a>` : `: ${label}`;
+    ticket = href ? `: <a href="${commentText(href)}">${label}</a>` : `: ${label}`;
   }
-  return `<li>${inert(o.receiver)} (${inert(o.kind)}): ${what}${ticket}</li>`;
+  return `<li>${commentText(o.receiver)} (${commentText(o.kind)}): ${what}${ticket}</li>`;
 }
 
 /**
@@ -111,7 +114,7 @@ function outcomeLine(o: CommentOutcome): string {
  * dropping trailing lines (and saying how many) when there are very many receivers.
  */
 export function commentMessage(outcomes: CommentOutcome[], incident: Pick<Incident, 'key' | 'number'>): string {
-  const name = incident.number !== null ? `incident ${incident.number}` : `incident ${inert(incident.key)}`;
+  const name = incident.number !== null ? `incident ${incident.number}` : `incident ${commentText(incident.key)}`;
   const head = `<p><b>Sentinel Playbook Kit</b> — ${name}:</p><ul>`;
   const tail = '</ul>';
   if (outcomes.length === 0) return `<p><b>Sentinel Playbook Kit</b> — ${name}: nothing was delivered.</p>`;

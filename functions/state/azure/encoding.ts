@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { KitError, invalid } from '../../core/errors.js';
+import { isJsonObject } from '../../core/json-object.js';
 import { RECEIVER_KINDS } from '../../config/schema.js';
 import type { QueuedDelivery } from '../ports.js';
 
@@ -174,13 +175,13 @@ const STEP_STRINGS = ['idempotencyKey', 'incidentKey', 'playbook', 'receiver', '
  * function after it decoded the base64. Throws KitError validation naming the first bad field.
  */
 export function decodeDelivery(value: unknown): QueuedDelivery {
-  if (!isRecord(value)) throw invalid('delivery', 'must be an object');
+  if (!isJsonObject(value)) throw invalid('delivery', 'must be an object');
   const attempt = value['attempt'];
   if (typeof attempt !== 'number' || !Number.isInteger(attempt) || attempt < 1) {
     throw invalid('delivery.attempt', `must be an integer >= 1, got ${JSON.stringify(attempt)}`);
   }
   const step = value['step'];
-  if (!isRecord(step)) throw invalid('delivery.step', 'must be an object');
+  if (!isJsonObject(step)) throw invalid('delivery.step', 'must be an object');
   for (const name of STEP_STRINGS) {
     if (typeof step[name] !== 'string' || step[name] === '') {
       throw invalid(`delivery.step.${name}`, 'must be a non-empty string');
@@ -194,7 +195,7 @@ export function decodeDelivery(value: unknown): QueuedDelivery {
   }
   if (!Array.isArray(step['changes'])) throw invalid('delivery.step.changes', 'must be an array');
   const incident = step['incident'];
-  if (!isRecord(incident) || typeof incident['key'] !== 'string') {
+  if (!isJsonObject(incident) || typeof incident['key'] !== 'string') {
     throw invalid('delivery.step.incident', 'must be an incident with a string key');
   }
   return value as unknown as QueuedDelivery;
@@ -259,7 +260,7 @@ export function decodePoison(text: string): PoisonEntry {
   const parsed = parseMessage(text);
   if (!parsed.ok) return { delivery: null, reason: `${HOST_MOVED_REASON}; ${parsed.reason}`, raw: text };
   const value = parsed.value;
-  if (isRecord(value) && isRecord(value['poisoned'])) {
+  if (isJsonObject(value) && isJsonObject(value['poisoned'])) {
     const reason = typeof value['poisoned']['reason'] === 'string' ? value['poisoned']['reason'] : 'unknown';
     const raw = typeof value['raw'] === 'string' ? value['raw'] : null;
     try {
@@ -275,6 +276,3 @@ export function decodePoison(text: string): PoisonEntry {
   }
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
