@@ -1,6 +1,6 @@
 /**
  * deliver — Storage Queue trigger on the deliveries queue. One message is one step. The handler never
- * throws for a delivery failure: pipeline/deliver re-queues with a visibility delay (Retry-After) or
+ * throws for a delivery failure: pipeline/process-delivery re-queues with a visibility delay (Retry-After) or
  * poisons the step itself, so the host's own retry never duplicates the kit's accounting. A message
  * that is not a delivery at all goes to the poison queue with the reason.
  *
@@ -11,7 +11,7 @@
  * No trigger listens on the poison queue: it holds the kit's own records for the operator.
  */
 import { app, type InvocationContext } from '@azure/functions';
-import { deliver, DEFAULT_MAX_DEQUEUE_COUNT, MAX_DEQUEUE_COUNT_SETTING, type HostTry } from '../pipeline/deliver.js';
+import { processDelivery, DEFAULT_MAX_DEQUEUE_COUNT, MAX_DEQUEUE_COUNT_SETTING, type HostTry } from '../pipeline/process-delivery.js';
 import type { QueuedDelivery } from '../state/ports.js';
 import { decodeDelivery } from '../state/index.js';
 import { KitError } from '../core/errors.js';
@@ -65,7 +65,7 @@ export async function deliverHandler(message: unknown, context: InvocationContex
     await runtime.stores.queue.poisonRaw(raw.slice(0, 48_000), 'malformed message: not a delivery step');
     return;
   }
-  await deliver(delivery, { ...runtime.deliverDeps, log }, hostTryOf(context));
+  await processDelivery(delivery, { ...runtime.deliveryDeps, log }, hostTryOf(context));
 }
 
 app.storageQueue('deliver', { queueName: DELIVERIES_QUEUE, connection: 'AzureWebJobsStorage', handler: deliverHandler });

@@ -9,7 +9,7 @@ export async function healthHandler(_request: HttpRequest, context: InvocationCo
   try {
     const runtime = await appRuntime(log);
     const queued = await runtime.stores.queue.approximateCount();
-    return { status: 200, jsonBody: { status: 'ok', receivers: Object.keys(runtime.deliverDeps.receivers).length, queued } };
+    return { status: 200, jsonBody: { status: 'ok', receivers: Object.keys(runtime.deliveryDeps.receivers).length, queued } };
   } catch (e) {
     // anonymous endpoint: say which part is unhealthy, keep the details (paths, receiver names) in the logs
     log.error('health check failed', { error: e instanceof Error ? e.message : String(e) });

@@ -154,7 +154,7 @@ export async function simulateCommand(argv: string[], io: CliIo): Promise<number
             ev.changes = result.changes.map((c) => ({ kind: c.kind, from: c.from, to: c.to }));
             ev.playbooks = result.playbooks;
             for (const step of result.steps) stepsByKey.set(step.idempotencyKey, step);
-            const outcomes: DeliveryOutcome[] = await drainQueue(runtime.deliverDeps);
+            const outcomes: DeliveryOutcome[] = await drainQueue(runtime.deliveryDeps);
             for (const o of outcomes) {
               if (o.action === 'requeued') continue;
               const step = stepsByKey.get(o.idempotencyKey);

@@ -5,7 +5,7 @@
  * Graph-only incidents (no Sentinel ARM id) get no comment.
  */
 import type { TokenCredential } from '@azure/identity';
-import type { DeliverDeps } from './deliver.js';
+import type { DeliveryDeps } from './process-delivery.js';
 
 // The ARM SDK is large; load it on the first comment, not on every cold start (dispatch never needs it).
 let commentModule: Promise<typeof import('../connectors/sentinel/comment.js')> | null = null;
@@ -17,7 +17,7 @@ export interface CommentBackOptions {
   endpoint?: string;
 }
 
-export function commentBack(options: CommentBackOptions): NonNullable<DeliverDeps['afterDelivered']> {
+export function commentBack(options: CommentBackOptions): NonNullable<DeliveryDeps['afterDelivered']> {
   return async (step, outcome) => {
     const armId = step.incident.ids.sentinelArmId;
     // a dry-run receiver reached nobody: writing that onto a real incident would only be noise

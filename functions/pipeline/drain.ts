@@ -5,7 +5,7 @@
  * would, so a message received again after a try that threw counts as another attempt.
  */
 import type { DeliveryOutcome } from '../core/delivery.js';
-import { deliver, type DeliverDeps } from './deliver.js';
+import { processDelivery, type DeliveryDeps } from './process-delivery.js';
 
 export interface DrainOptions {
   batchSize?: number;
@@ -21,7 +21,7 @@ export interface DrainOptions {
   afterDeliver?: (o: DeliveryOutcome) => Promise<void> | void;
 }
 
-export async function drainQueue(deps: DeliverDeps, options: DrainOptions = {}): Promise<DeliveryOutcome[]> {
+export async function drainQueue(deps: DeliveryDeps, options: DrainOptions = {}): Promise<DeliveryOutcome[]> {
   const outcomes: DeliveryOutcome[] = [];
   const deadline = Date.now() + (options.timeoutMs ?? 120_000);
   const batch = options.batchSize ?? 16;
@@ -36,7 +36,7 @@ export async function drainQueue(deps: DeliverDeps, options: DrainOptions = {}):
       continue;
     }
     for (const m of messages) {
-      const o = await deliver(m.delivery, deps, {
+      const o = await processDelivery(m.delivery, deps, {
         dequeueCount: m.dequeueCount,
         ...(options.maxDequeueCount ? { maxDequeueCount: options.maxDequeueCount } : {}),
       });

@@ -10,7 +10,7 @@ import type { Connector } from '../connectors/types.js';
 import type { ReceiverConfig } from '../config/schema.js';
 import { renderStep, type TemplateSet } from '../render/engine.js';
 import type { StateStores } from '../state/ports.js';
-import type { DeliverDeps } from './deliver.js';
+import type { DeliveryDeps } from './process-delivery.js';
 import type { IngestDeps } from './ingest.js';
 
 export interface KitRuntimeOptions extends ConnectorOptions {
@@ -19,12 +19,12 @@ export interface KitRuntimeOptions extends ConnectorOptions {
   maxAttempts?: number;
   /** replace the connector for a receiver (tests, fault injection) */
   connectorFor?: (name: string, receiver: ReceiverConfig) => Connector;
-  afterDelivered?: DeliverDeps['afterDelivered'];
+  afterDelivered?: DeliveryDeps['afterDelivered'];
 }
 
 export interface KitRuntime {
   ingestDeps: IngestDeps;
-  deliverDeps: DeliverDeps;
+  deliveryDeps: DeliveryDeps;
 }
 
 export function createRuntime(kit: LoadedKit & { templates: TemplateSet }, stores: StateStores, options: KitRuntimeOptions): KitRuntime {
@@ -33,7 +33,7 @@ export function createRuntime(kit: LoadedKit & { templates: TemplateSet }, store
   const connectorFor = options.connectorFor ?? connectorCache({ onTicketCreated: (t) => stores.tickets.put(t), ...options });
   return {
     ingestDeps: { stores, config: kit.config, now, ...(options.log ? { log: options.log } : {}) },
-    deliverDeps: {
+    deliveryDeps: {
       stores,
       receivers: kit.config.receivers,
       // `now` is left to the step's plannedAt, so a retry renders the very same bytes

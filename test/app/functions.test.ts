@@ -7,7 +7,7 @@ import { HttpRequest, InvocationContext } from '@azure/functions';
 import type { TokenCredential } from '@azure/identity';
 import { dispatchHandler } from '../../functions/app/dispatch.js';
 import { deliverHandler, hostTryOf, maxDequeueCount } from '../../functions/app/deliver.js';
-import { MAX_DEQUEUE_COUNT_SETTING } from '../../functions/pipeline/deliver.js';
+import { MAX_DEQUEUE_COUNT_SETTING } from '../../functions/pipeline/process-delivery.js';
 import { ingest } from '../../functions/pipeline/ingest.js';
 import { KitError } from '../../functions/core/errors.js';
 import type { Ledger } from '../../functions/state/ports.js';

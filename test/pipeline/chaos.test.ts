@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { createMemoryStores } from '../../functions/state/index.js';
 import { ingest } from '../../functions/pipeline/ingest.js';
-import { deliver } from '../../functions/pipeline/deliver.js';
+import { processDelivery } from '../../functions/pipeline/process-delivery.js';
 import type { DeliveryOutcome } from '../../functions/core/delivery.js';
 import { createFakeJira, createFakeTeams, failWithProbability, rateLimited, reset, serverError, seededRandom, startFakeServer, type FakeHandler } from '../helpers/fake-server.js';
 import { harness, sampleLines } from './harness.js';
@@ -50,7 +50,7 @@ describe('the sample day, three times, with 30% of target calls failing', () => 
             continue;
           }
           for (const m of msgs) {
-            byPass[pass]!.push(await deliver(m.delivery, h.runtime.deliverDeps));
+            byPass[pass]!.push(await processDelivery(m.delivery, h.runtime.deliveryDeps));
             await stores.queue.delete(m);
           }
         }

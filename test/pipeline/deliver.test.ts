@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { createMemoryStores } from '../../functions/state/index.js';
 import type { Ledger } from '../../functions/state/ports.js';
 import { ingest } from '../../functions/pipeline/ingest.js';
-import { deliver } from '../../functions/pipeline/deliver.js';
+import { processDelivery } from '../../functions/pipeline/process-delivery.js';
 import { KitError } from '../../functions/core/errors.js';
 import { createFakeJira, createFakeTeams, failTimes, serverError, startFakeServer } from '../helpers/fake-server.js';
 import { harness, sampleLines } from './harness.js';
@@ -29,7 +29,7 @@ describe('deliver after the target accepted', () => {
       const h = await harness(stores, { teamsWebhookUrl: `${server.url}${teams.path}` });
       const [first] = await sampleLines();
       const step = (await ingest(first, h.runtime.ingestDeps)).steps.find((s) => s.receiver === 'soc-teams')!;
-      const o = await deliver({ step, attempt: 1 }, { ...h.runtime.deliverDeps, stores: { ...stores, ledger: flakyLedger(stores.ledger, 2) } });
+      const o = await processDelivery({ step, attempt: 1 }, { ...h.runtime.deliveryDeps, stores: { ...stores, ledger: flakyLedger(stores.ledger, 2) } });
       expect(o.action).toBe('sent');
       expect(teams.messages).toHaveLength(1);
       expect((await stores.ledger.get(step.idempotencyKey))?.status).toBe('done');
@@ -48,11 +48,11 @@ describe('deliver after the target accepted', () => {
       const [first] = await sampleLines();
       const step = (await ingest(first, h.runtime.ingestDeps)).steps.find((s) => s.receiver === 'soc-teams')!;
       await expect(
-        deliver({ step, attempt: 1 }, { ...h.runtime.deliverDeps, stores: { ...stores, ledger: flakyLedger(stores.ledger, 0, true) } }),
+        processDelivery({ step, attempt: 1 }, { ...h.runtime.deliveryDeps, stores: { ...stores, ledger: flakyLedger(stores.ledger, 0, true) } }),
       ).rejects.toThrow(/503/);
       expect(teams.messages).toHaveLength(1);
       // the host retries the message at once: the lane is still held, so it waits instead of posting again
-      const retry = await deliver({ step, attempt: 1 }, h.runtime.deliverDeps);
+      const retry = await processDelivery({ step, attempt: 1 }, h.runtime.deliveryDeps);
       expect(retry.action).toBe('requeued');
       expect(teams.messages).toHaveLength(1);
     } finally {
@@ -67,15 +67,15 @@ describe('per-change dedup', () => {
     const h = await harness(stores);
     const [first] = await sampleLines();
     const step = (await ingest(first, h.runtime.ingestDeps)).steps.find((s) => s.receiver === 'soc-email')!;
-    const a = await deliver({ step, attempt: 1 }, h.runtime.deliverDeps);
+    const a = await processDelivery({ step, attempt: 1 }, h.runtime.deliveryDeps);
     expect(a.action).toBe('sent');
     // the same changes under another playbook: with the same template it is a duplicate…
-    const again = await deliver({ step: { ...step, playbook: 'other', idempotencyKey: 'f'.repeat(64) }, attempt: 1 }, h.runtime.deliverDeps);
+    const again = await processDelivery({ step: { ...step, playbook: 'other', idempotencyKey: 'f'.repeat(64) }, attempt: 1 }, h.runtime.deliveryDeps);
     expect(again.action).toBe('skipped-duplicate');
     // …with another template it is a different message the SOC lead asked for
-    const other = await deliver({ step: { ...step, playbook: 'other', idempotencyKey: 'e'.repeat(64), template: 'ticket-digest' }, attempt: 1 }, {
-      ...h.runtime.deliverDeps,
-      render: (s, t) => h.runtime.deliverDeps.render({ ...s, template: 'incident-change' }, t),
+    const other = await processDelivery({ step: { ...step, playbook: 'other', idempotencyKey: 'e'.repeat(64), template: 'ticket-digest' }, attempt: 1 }, {
+      ...h.runtime.deliveryDeps,
+      render: (s, t) => h.runtime.deliveryDeps.render({ ...s, template: 'incident-change' }, t),
     });
     expect(other.action).toBe('sent');
   });
@@ -97,12 +97,12 @@ describe('a failed delivery keeps its lane until its retry', () => {
       const lines = await sampleLines();
       const first = (await ingest(lines[0], h.runtime.ingestDeps)).steps.find((s) => s.receiver === 'soc-jira')!;
       const second = (await ingest(lines[4], h.runtime.ingestDeps)).steps.find((s) => s.receiver === 'soc-jira')!;
-      expect((await deliver({ step: first, attempt: 1 }, h.runtime.deliverDeps)).action).toBe('requeued');
+      expect((await processDelivery({ step: first, attempt: 1 }, h.runtime.deliveryDeps)).action).toBe('requeued');
       clock += 30_000;
-      expect((await deliver({ step: second, attempt: 1 }, h.runtime.deliverDeps)).action).toBe('requeued'); // lane busy
+      expect((await processDelivery({ step: second, attempt: 1 }, h.runtime.deliveryDeps)).action).toBe('requeued'); // lane busy
       clock += 120_000; // the first step's retry time
-      expect((await deliver({ step: first, attempt: 2 }, h.runtime.deliverDeps)).action).toBe('updated'); // found by search
-      expect((await deliver({ step: second, attempt: 1 }, h.runtime.deliverDeps)).action).toBe('updated');
+      expect((await processDelivery({ step: first, attempt: 2 }, h.runtime.deliveryDeps)).action).toBe('updated'); // found by search
+      expect((await processDelivery({ step: second, attempt: 1 }, h.runtime.deliveryDeps)).action).toBe('updated');
       expect(jira.countIssuesWithLabel('sentinel-3101')).toBe(1);
     } finally {
       await server.close();

@@ -6,7 +6,7 @@ import { createAzureStores } from '../../functions/state/index.js';
 import type { StateStores } from '../../functions/state/ports.js';
 import { ingest } from '../../functions/pipeline/ingest.js';
 import { drainQueue } from '../../functions/pipeline/drain.js';
-import { deliver } from '../../functions/pipeline/deliver.js';
+import { processDelivery } from '../../functions/pipeline/process-delivery.js';
 import type { DeliveryOutcome } from '../../functions/core/delivery.js';
 import { KitError } from '../../functions/core/errors.js';
 import { useAzurite, uniqueNames } from '../helpers/azurite.js';
@@ -59,7 +59,7 @@ describe('exactly once in effect (Azurite)', () => {
     expect(await s.snapshots.get('3101')).toBeNull();
     const again = await ingest(first, h.runtime.ingestDeps);
     expect(again.changes.map((c) => c.id)).toEqual(['owner:defender experts#1', 'status:active#1']);
-    const outcomes = await drainQueue(h.runtime.deliverDeps, FAST);
+    const outcomes = await drainQueue(h.runtime.deliveryDeps, FAST);
     const { delivered } = assertExactlyOnce(outcomes);
     expect(outcomes.filter((o) => o.action === 'skipped-duplicate')).toHaveLength(again.steps.length);
     expect(delivered.size).toBe(again.steps.length);
@@ -78,7 +78,7 @@ describe('exactly once in effect (Azurite)', () => {
     const concurrent = lines[1]; // another incident, twice at the same moment
     const [c1, c2] = await Promise.all([ingest(concurrent, h.runtime.ingestDeps), ingest(concurrent, h.runtime.ingestDeps)]);
     expect(c1.steps.map((x) => x.idempotencyKey).sort()).toEqual(c2.steps.map((x) => x.idempotencyKey).sort());
-    const outcomes = await drainQueue(h.runtime.deliverDeps, FAST);
+    const outcomes = await drainQueue(h.runtime.deliveryDeps, FAST);
     const { delivered } = assertExactlyOnce(outcomes);
     expect(delivered.size).toBe(r1.steps.length + c1.steps.length);
     expect(await h.outboxFiles()).toHaveLength(r1.steps.length + c1.steps.length);
@@ -133,7 +133,7 @@ describe('exactly once in effect (Azurite)', () => {
     expect(ids).toContain('status:active#1');
     const snap = (await s.snapshots.get('3101'))!.snapshot;
     expect(snap.incident.tags).toContain('Awaiting Customer Action');
-    const outcomes = await drainQueue(h.runtime.deliverDeps, FAST);
+    const outcomes = await drainQueue(h.runtime.deliveryDeps, FAST);
     assertExactlyOnce(outcomes);
   });
 
@@ -147,7 +147,7 @@ describe('exactly once in effect (Azurite)', () => {
     const second = await ingest(handover, h.runtime.ingestDeps);
     // the second event, diffed from nothing, carries status:active#1 again — under a different step key
     expect(second.changes.map((c) => c.id)).toContain('status:active#1');
-    const outcomes = await drainQueue(h.runtime.deliverDeps, FAST);
+    const outcomes = await drainQueue(h.runtime.deliveryDeps, FAST);
     const { perChange } = assertExactlyOnce(outcomes);
     expect(perChange.get('3103 soc-lead-call status:active#1')).toBe(1);
     expect(perChange.get('3103 soc-lead-call owner:customer#1')).toBe(1);
@@ -165,11 +165,11 @@ describe('exactly once in effect (Azurite)', () => {
       const a = first.steps.find((x) => x.receiver === 'soc-jira')!;
       const b = second.steps.find((x) => x.receiver === 'soc-jira')!;
       const [ra, rb] = await Promise.all([
-        deliver({ step: a, attempt: 1 }, h.runtime.deliverDeps),
-        deliver({ step: b, attempt: 1 }, h.runtime.deliverDeps),
+        processDelivery({ step: a, attempt: 1 }, h.runtime.deliveryDeps),
+        processDelivery({ step: b, attempt: 1 }, h.runtime.deliveryDeps),
       ]);
       expect([ra.action, rb.action].sort()).toEqual(['created', 'requeued']);
-      const later = await deliver({ step: ra.action === 'requeued' ? a : b, attempt: 1 }, h.runtime.deliverDeps);
+      const later = await processDelivery({ step: ra.action === 'requeued' ? a : b, attempt: 1 }, h.runtime.deliveryDeps);
       expect(['updated', 'resolved']).toContain(later.action);
       expect(jira.countIssuesWithLabel('sentinel-3102')).toBe(1);
     } finally {
@@ -202,16 +202,16 @@ describe('exactly once in effect (Azurite)', () => {
         },
       };
       const leaseMs = 1_500;
-      void deliver({ step: jiraStep, attempt: 1 }, { ...h.runtime.deliverDeps, stores: { ...s, ledger: crashingLedger }, leaseMs });
+      void processDelivery({ step: jiraStep, attempt: 1 }, { ...h.runtime.deliveryDeps, stores: { ...s, ledger: crashingLedger }, leaseMs });
       await expect.poll(() => crashed, { timeout: 10_000 }).toBe(true);
       expect(jira.countIssuesWithLabel('sentinel-3101')).toBe(1);
       // the queue message reappears; another worker retries once the dead worker's lease lapsed
       await new Promise((r) => setTimeout(r, leaseMs + 200));
-      const retry = await deliver({ step: jiraStep, attempt: 2 }, { ...h.runtime.deliverDeps, leaseMs });
+      const retry = await processDelivery({ step: jiraStep, attempt: 2 }, { ...h.runtime.deliveryDeps, leaseMs });
       expect(retry.action).toBe('updated');
       expect(jira.countIssuesWithLabel('sentinel-3101')).toBe(1);
       expect(jira.duplicateLabels('sentinel-')).toEqual({});
-      const again = await deliver({ step: jiraStep, attempt: 3 }, h.runtime.deliverDeps);
+      const again = await processDelivery({ step: jiraStep, attempt: 3 }, h.runtime.deliveryDeps);
       expect(again.action).toBe('skipped-duplicate');
     } finally {
       await server.close();
@@ -226,7 +226,7 @@ describe('exactly once in effect (Azurite)', () => {
       const h = await harness(s, { teamsWebhookUrl: `${server.url}${teams.path}?sig=test-sig` });
       const [first] = await sampleLines();
       const result = await ingest(first, h.runtime.ingestDeps);
-      const outcomes = await drainQueue({ ...h.runtime.deliverDeps, maxAttempts: 3, backoffMs: () => 1_000 }, FAST);
+      const outcomes = await drainQueue({ ...h.runtime.deliveryDeps, maxAttempts: 3, backoffMs: () => 1_000 }, FAST);
       const teamsSteps = result.steps.filter((x) => x.receiver === 'soc-teams');
       const teamsOutcomes = outcomes.filter((o) => o.receiver === 'soc-teams');
       expect(teamsOutcomes.filter((o) => o.action === 'failed')).toHaveLength(teamsSteps.length);
@@ -255,7 +255,7 @@ describe('exactly once in effect (Azurite)', () => {
       const h = await harness(s, { teamsWebhookUrl: `${server.url}/hook` });
       const [first] = await sampleLines();
       await ingest(first, h.runtime.ingestDeps);
-      const outcomes = await drainQueue(h.runtime.deliverDeps, FAST);
+      const outcomes = await drainQueue(h.runtime.deliveryDeps, FAST);
       const teams = outcomes.filter((o) => o.receiver === 'soc-teams');
       expect(teams.map((o) => o.action)).toEqual(teams.map(() => 'failed'));
       expect(teams[0]!.error).toMatch(/^terminal 400/);

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { createMemoryStores } from '../../functions/state/index.js';
 import type { Ledger, LedgerEntry } from '../../functions/state/ports.js';
 import { ingest } from '../../functions/pipeline/ingest.js';
-import { attemptOf, deliver, laneKey } from '../../functions/pipeline/deliver.js';
+import { attemptOf, processDelivery, laneKey } from '../../functions/pipeline/process-delivery.js';
 import { drainQueue } from '../../functions/pipeline/drain.js';
 import { KitError } from '../../functions/core/errors.js';
 import type { LogFields, Logger } from '../../functions/core/log.js';
@@ -55,13 +55,13 @@ describe('a handler that throws, retried by the host', () => {
       const [first] = await sampleLines();
       const step = (await ingest(first, h.runtime.ingestDeps)).steps.find((s) => s.receiver === 'soc-teams')!;
       const log = recordingLogger();
-      const deps = { ...h.runtime.deliverDeps, maxAttempts: 3, log, stores: { ...stores, ledger: refusingLedger(stores.ledger, (e) => e.status === 'pending') } };
+      const deps = { ...h.runtime.deliveryDeps, maxAttempts: 3, log, stores: { ...stores, ledger: refusingLedger(stores.ledger, (e) => e.status === 'pending') } };
 
       for (const dequeueCount of [1, 2]) {
-        await expect(deliver({ step, attempt: 1 }, deps, { dequeueCount })).rejects.toThrow(/403/);
+        await expect(processDelivery({ step, attempt: 1 }, deps, { dequeueCount })).rejects.toThrow(/403/);
         clock += 30_000; // the host's visibility timeout
       }
-      const last = await deliver({ step, attempt: 1 }, deps, { dequeueCount: 3 });
+      const last = await processDelivery({ step, attempt: 1 }, deps, { dequeueCount: 3 });
       expect(last).toMatchObject({ action: 'failed', attempt: 3 });
       expect(await stores.ledger.get(step.idempotencyKey)).toMatchObject({ status: 'failed', attempts: 3 });
       const poisoned = await stores.queue.peekPoison(10);
@@ -100,15 +100,15 @@ describe('a handler that throws, retried by the host', () => {
         },
       };
       const log = recordingLogger();
-      const deps = { ...h.runtime.deliverDeps, log, stores: { ...stores, ledger } };
+      const deps = { ...h.runtime.deliveryDeps, log, stores: { ...stores, ledger } };
 
       for (const dequeueCount of [1, 2, 3, 4]) {
-        await expect(deliver({ step, attempt: 1 }, deps, { dequeueCount, maxDequeueCount: 5 })).rejects.toThrow(/403/);
+        await expect(processDelivery({ step, attempt: 1 }, deps, { dequeueCount, maxDequeueCount: 5 })).rejects.toThrow(/403/);
         clock += 30_000;
       }
       expect(teams.messages).toHaveLength(1);
       broken = false;
-      const last = await deliver({ step, attempt: 1 }, deps, { dequeueCount: 5, maxDequeueCount: 5 });
+      const last = await processDelivery({ step, attempt: 1 }, deps, { dequeueCount: 5, maxDequeueCount: 5 });
       expect(last).toMatchObject({ action: 'failed', attempt: 5 });
       expect(teams.messages).toHaveLength(1);
       const entry = await stores.ledger.get(step.idempotencyKey);
@@ -121,7 +121,7 @@ describe('a handler that throws, retried by the host', () => {
       expect(reported.map((l) => l.message)).toContain('delivery failed for good after the Functions host retried it to its limit; moved to the poison queue');
       // the first try's lane is still held: no other worker re-sends before it lapses
       expect((await stores.leases.get(laneKey(step)))?.until).toBeGreaterThan(clock);
-      expect((await deliver({ step, attempt: 1 }, h.runtime.deliverDeps)).action).toBe('failed');
+      expect((await processDelivery({ step, attempt: 1 }, h.runtime.deliveryDeps)).action).toBe('failed');
       expect(teams.messages).toHaveLength(1);
     } finally {
       await server.close();
@@ -134,8 +134,8 @@ describe('a handler that throws, retried by the host', () => {
     const [first] = await sampleLines();
     const step = (await ingest(first, h.runtime.ingestDeps)).steps.find((s) => s.receiver === 'soc-email')!;
     // delivered and recorded, then the comment back or the message delete failed the invocation
-    expect((await deliver({ step, attempt: 1 }, h.runtime.deliverDeps)).action).toBe('sent');
-    const last = await deliver({ step, attempt: 1 }, h.runtime.deliverDeps, { dequeueCount: 5 });
+    expect((await processDelivery({ step, attempt: 1 }, h.runtime.deliveryDeps)).action).toBe('sent');
+    const last = await processDelivery({ step, attempt: 1 }, h.runtime.deliveryDeps, { dequeueCount: 5 });
     expect(last.action).toBe('skipped-duplicate');
     expect((await stores.ledger.get(step.idempotencyKey))?.status).toBe('done');
     expect(await stores.queue.peekPoison(10)).toEqual([]);
@@ -146,8 +146,8 @@ describe('a handler that throws, retried by the host', () => {
     const h = await harness(stores);
     const [first] = await sampleLines();
     const step = (await ingest(first, h.runtime.ingestDeps)).steps.find((s) => s.receiver === 'soc-email')!;
-    const deps = { ...h.runtime.deliverDeps, stores: { ...stores, ledger: refusingLedger(stores.ledger, (e) => e.status === 'done') } };
-    const o = await deliver({ step, attempt: 1 }, deps, { dequeueCount: 1, maxDequeueCount: 1 });
+    const deps = { ...h.runtime.deliveryDeps, stores: { ...stores, ledger: refusingLedger(stores.ledger, (e) => e.status === 'done') } };
+    const o = await processDelivery({ step, attempt: 1 }, deps, { dequeueCount: 1, maxDequeueCount: 1 });
     expect(o.action).toBe('failed');
     expect(await h.outboxFiles()).toHaveLength(1);
     expect(await stores.ledger.get(step.idempotencyKey)).toMatchObject({ status: 'failed', attempts: 1 });
@@ -164,16 +164,16 @@ describe('render throwing unexpectedly', () => {
     const steps = (await ingest(first, h.runtime.ingestDeps)).steps;
     const email = steps.find((s) => s.receiver === 'soc-email')!;
     const deps = {
-      ...h.runtime.deliverDeps,
-      render: (s: typeof email, t: Parameters<typeof h.runtime.deliverDeps.render>[1]) => {
+      ...h.runtime.deliveryDeps,
+      render: (s: typeof email, t: Parameters<typeof h.runtime.deliveryDeps.render>[1]) => {
         if (s.receiver === 'soc-email') throw new TypeError("Cannot read properties of undefined (reading 'title')");
-        return h.runtime.deliverDeps.render(s, t);
+        return h.runtime.deliveryDeps.render(s, t);
       },
     };
     const attempts: number[] = [];
     for (let spins = 0; spins < 200 && (await stores.queue.approximateCount()) > 0; spins++) {
       for (const m of await stores.queue.receive(16, 60_000)) {
-        const o = await deliver(m.delivery, deps, { dequeueCount: m.dequeueCount });
+        const o = await processDelivery(m.delivery, deps, { dequeueCount: m.dequeueCount });
         if (o.receiver === 'soc-email') attempts.push(o.attempt);
         await stores.queue.delete(m);
       }
@@ -199,7 +199,7 @@ describe('drain', () => {
     // a worker took every message and died before deliver ran
     expect(await stores.queue.receive(32, 30_000)).toHaveLength(steps.length);
     clock += 30_000;
-    const outcomes = await drainQueue(h.runtime.deliverDeps);
+    const outcomes = await drainQueue(h.runtime.deliveryDeps);
     expect(outcomes.map((o) => o.attempt)).toEqual(steps.map(() => 2));
     expect(outcomes.filter((o) => ['requeued', 'failed', 'skipped-duplicate'].includes(o.action))).toEqual([]);
     for (const s of steps) expect(await stores.ledger.get(s.idempotencyKey)).toMatchObject({ status: 'done', attempts: 2 });

@@ -20,7 +20,7 @@ describe('ingest', () => {
     body.incidentUpdates = { updatedFields: ['Owner', 'Labels'], labels: body.object.properties.labels, updatedBy: { name: 'x' } };
     const result = await ingest(body, h.runtime.ingestDeps);
     expect(result.steps).toHaveLength(11);
-    const outcomes = await drainQueue(h.runtime.deliverDeps);
+    const outcomes = await drainQueue(h.runtime.deliveryDeps);
     expect(outcomes.filter((o) => o.action === 'failed')).toEqual([]);
     expect(outcomes).toHaveLength(11);
   });
@@ -68,7 +68,7 @@ describe('ingest', () => {
     const h = await harness(stores);
     const lines = (await sampleLines()) as Json[];
     await ingest(lines[2], h.runtime.ingestDeps); // Graph 3103 with SRV-DC01 in its alert evidence
-    await drainQueue(h.runtime.deliverDeps);
+    await drainQueue(h.runtime.deliveryDeps);
     const resolved = clone(lines[15]!); // Graph 3103 resolved
     delete resolved.alerts; // the poller does not expand alerts
     const r = await ingest(resolved, h.runtime.ingestDeps);
@@ -77,7 +77,7 @@ describe('ingest', () => {
     expect(r.steps.every((s) => s.guidanceOnly)).toBe(true);
     expect(r.steps[0]!.exclusionMatches).toEqual(['device:SRV-DC01.contoso.com (SRV-DC01)']);
     // and the ticket receivers are not told to resolve on their own
-    const outcomes = await drainQueue(h.runtime.deliverDeps);
+    const outcomes = await drainQueue(h.runtime.deliveryDeps);
     expect(outcomes.every((o) => o.action === 'guidance-only')).toBe(true);
   });
 });

@@ -2,11 +2,11 @@
 import { describe, expect, it } from 'vitest';
 import { createMemoryStores } from '../../functions/state/index.js';
 import { KitError } from '../../functions/core/errors.js';
-import { changeKey, changesNotYetDelivered, changeMarker, settled } from '../../functions/pipeline/deliver/dedup.js';
-import { holdLaneFor, laneKey, takeLane } from '../../functions/pipeline/deliver/lane.js';
-import { recordDelivered } from '../../functions/pipeline/deliver/record.js';
-import { retryOrPoison } from '../../functions/pipeline/deliver/retry-or-poison.js';
-import { tryOf } from '../../functions/pipeline/deliver/types.js';
+import { changeKey, changesNotYetDelivered, changeMarker, settled } from '../../functions/pipeline/stages/dedup.js';
+import { holdLaneFor, laneKey, takeLane } from '../../functions/pipeline/stages/lane.js';
+import { recordDelivered } from '../../functions/pipeline/stages/record.js';
+import { retryOrPoison } from '../../functions/pipeline/stages/retry-or-poison.js';
+import { tryOf } from '../../functions/pipeline/stages/types.js';
 import { makeStep } from '../fixtures/incident.js';
 
 const twoChanges = makeStep({

@@ -8,7 +8,7 @@ import { isTicketKind } from '../../config/schema.js';
 import type { DeliveryStep, TicketRef } from '../../core/delivery.js';
 import { KitError } from '../../core/errors.js';
 import type { RenderedMessage } from '../../render/types.js';
-import type { DeliverDeps } from './types.js';
+import type { DeliveryDeps } from './types.js';
 
 export interface Prepared {
   /** the step narrowed to the changes the receiver has not got yet */
@@ -18,7 +18,7 @@ export interface Prepared {
   rendered: RenderedMessage;
 }
 
-export async function prepare(step: DeliveryStep, deps: Pick<DeliverDeps, 'receivers' | 'render' | 'stores'>): Promise<Prepared> {
+export async function prepare(step: DeliveryStep, deps: Pick<DeliveryDeps, 'receivers' | 'render' | 'stores'>): Promise<Prepared> {
   const receiver = deps.receivers[step.receiver];
   if (!receiver) throw new KitError(`receiver "${step.receiver}" is not configured any more`, { kind: 'config' });
   const ticket = isTicketKind(step.kind) ? await deps.stores.tickets.get(step.receiver, step.incidentKey) : null;

@@ -7,7 +7,7 @@ import type { DeliveryOutcome } from '../../core/delivery.js';
 import { KitError } from '../../core/errors.js';
 import type { DeliveryQueue, Ledger, LeaseStore } from '../../state/ports.js';
 import { holdLaneFor, type Lane } from './lane.js';
-import { DEFAULT_MAX_ATTEMPTS, entryFor, outcomeOf, type DeliverDeps, type Try } from './types.js';
+import { DEFAULT_MAX_ATTEMPTS, entryFor, outcomeOf, type DeliveryDeps, type Try } from './types.js';
 
 export const defaultBackoff = (attempt: number) => Math.min(2 ** attempt * 1000, 5 * 60_000);
 
@@ -32,7 +32,7 @@ export async function retryOrPoison(
   e: unknown,
   t: Try,
   lane: Lane,
-  deps: Pick<DeliverDeps, 'maxAttempts' | 'backoffMs'> & { stores: { ledger: Ledger; leases: LeaseStore; queue: DeliveryQueue } },
+  deps: Pick<DeliveryDeps, 'maxAttempts' | 'backoffMs'> & { stores: { ledger: Ledger; leases: LeaseStore; queue: DeliveryQueue } },
 ): Promise<RetryOrPoisonResult> {
   const err = asKitError(e);
   const reason = reasonOf(err);

@@ -22,27 +22,27 @@
 import type { DeliveryOutcome, DeliveryStep } from '../core/delivery.js';
 import type { DeliveryResult } from '../connectors/types.js';
 import type { QueuedDelivery } from '../state/ports.js';
-import { afterDelivered } from './deliver/after-delivered.js';
-import { changesNotYetDelivered, settled } from './deliver/dedup.js';
-import { attemptOf, giveUpForHost, giveUpInsteadOfTrying, isHostsLastTry, type HostTry } from './deliver/host-retries.js';
-import { DEFAULT_LEASE_MS, LANE_BUSY_DELAY_MS, releaseLane, takeLane } from './deliver/lane.js';
-import { recordAllDelivered, recordDelivered } from './deliver/record.js';
-import { prepare } from './deliver/render.js';
-import { reasonOf, retryOrPoison } from './deliver/retry-or-poison.js';
-import { send } from './deliver/send.js';
-import { entryFor, outcomeOf, tryOf, type DeliverDeps, type Try } from './deliver/types.js';
+import { afterDelivered } from './stages/after-delivered.js';
+import { changesNotYetDelivered, settled } from './stages/dedup.js';
+import { attemptOf, giveUpForHost, giveUpInsteadOfTrying, isHostsLastTry, type HostTry } from './stages/host-retries.js';
+import { DEFAULT_LEASE_MS, LANE_BUSY_DELAY_MS, releaseLane, takeLane } from './stages/lane.js';
+import { recordAllDelivered, recordDelivered } from './stages/record.js';
+import { prepare } from './stages/render.js';
+import { reasonOf, retryOrPoison } from './stages/retry-or-poison.js';
+import { send } from './stages/send.js';
+import { entryFor, outcomeOf, tryOf, type DeliveryDeps, type Try } from './stages/types.js';
 
-export { DEFAULT_MAX_ATTEMPTS, type DeliverDeps } from './deliver/types.js';
-export { changeKey } from './deliver/dedup.js';
-export { laneKey } from './deliver/lane.js';
-export { attemptOf, DEFAULT_MAX_DEQUEUE_COUNT, MAX_DEQUEUE_COUNT_SETTING, type HostTry } from './deliver/host-retries.js';
+export { DEFAULT_MAX_ATTEMPTS, type DeliveryDeps } from './stages/types.js';
+export { changeKey } from './stages/dedup.js';
+export { laneKey } from './stages/lane.js';
+export { attemptOf, DEFAULT_MAX_DEQUEUE_COUNT, MAX_DEQUEUE_COUNT_SETTING, type HostTry } from './stages/host-retries.js';
 
 /**
  * Delivers one queue message. `host` is what the queue trigger knows (dequeueCount); without it the
  * message is taken as handed over for the first time. A try that throws rethrows (the host retries the
  * message), except on the host's last try, where the step is given up on instead.
  */
-export async function deliver(message: QueuedDelivery, deps: DeliverDeps, host: HostTry = {}): Promise<DeliveryOutcome> {
+export async function processDelivery(message: QueuedDelivery, deps: DeliveryDeps, host: HostTry = {}): Promise<DeliveryOutcome> {
   const t = tryOf(message, attemptOf(message, host), deps);
   if (giveUpInsteadOfTrying(host)) return giveUpForHost(t, host, deps.stores);
   try {
@@ -57,7 +57,7 @@ export async function deliver(message: QueuedDelivery, deps: DeliverDeps, host: 
   }
 }
 
-async function deliverTry(t: Try, deps: DeliverDeps): Promise<DeliveryOutcome> {
+async function deliverTry(t: Try, deps: DeliveryDeps): Promise<DeliveryOutcome> {
   const { ledger, leases, queue } = deps.stores;
   const step = t.step;
 

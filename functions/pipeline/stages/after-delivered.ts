@@ -4,10 +4,10 @@
  * a warning, never a reason to deliver again.
  */
 import type { DeliveryOutcome, DeliveryStep } from '../../core/delivery.js';
-import type { DeliverDeps } from './types.js';
+import type { DeliveryDeps } from './types.js';
 import type { Try } from './types.js';
 
-export async function afterDelivered(t: Try, carried: DeliveryStep, done: DeliveryOutcome, deps: Pick<DeliverDeps, 'afterDelivered'>): Promise<void> {
+export async function afterDelivered(t: Try, carried: DeliveryStep, done: DeliveryOutcome, deps: Pick<DeliveryDeps, 'afterDelivered'>): Promise<void> {
   if (!deps.afterDelivered) return;
   try {
     await deps.afterDelivered(carried, done);

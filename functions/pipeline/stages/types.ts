@@ -9,7 +9,7 @@ import type { Connector } from '../../connectors/types.js';
 import type { RenderedMessage } from '../../render/types.js';
 import type { LedgerEntry, QueuedDelivery, StateStores } from '../../state/ports.js';
 
-export interface DeliverDeps {
+export interface DeliveryDeps {
   stores: Pick<StateStores, 'ledger' | 'leases' | 'tickets' | 'queue'>;
   receivers: Record<string, ReceiverConfig>;
   render: (step: DeliveryStep, ticket: TicketRef | null) => RenderedMessage;
@@ -39,7 +39,7 @@ export interface Try {
   fields: LogFields;
 }
 
-export function tryOf(message: QueuedDelivery, attempt: number, deps: Pick<DeliverDeps, 'now' | 'log'>): Try {
+export function tryOf(message: QueuedDelivery, attempt: number, deps: Pick<DeliveryDeps, 'now' | 'log'>): Try {
   const { step } = message;
   return {
     message,

@@ -4,9 +4,9 @@
  */
 import type { DeliveryResult } from '../../connectors/types.js';
 import type { Prepared } from './render.js';
-import type { DeliverDeps } from './types.js';
+import type { DeliveryDeps } from './types.js';
 
-export async function send(prepared: Prepared, attempt: number, deps: Pick<DeliverDeps, 'connectorFor'>): Promise<DeliveryResult> {
+export async function send(prepared: Prepared, attempt: number, deps: Pick<DeliveryDeps, 'connectorFor'>): Promise<DeliveryResult> {
   const { step, receiver, rendered, ticket } = prepared;
   const connector = deps.connectorFor(step.receiver, receiver);
   return connector.deliver({ step, receiverName: step.receiver, receiver, rendered, existingTicket: ticket, attempt });
