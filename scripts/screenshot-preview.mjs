@@ -35,7 +35,7 @@ async function filesUnder(folder) {
 
 const work = await mkdtemp(path.join(tmpdir(), 'spk-preview-'));
 const bundle = path.join(work, 'preview.mjs');
-await build({ entryPoints: [path.join(root, 'functions/connectors/outbox/preview.ts')], bundle: true, platform: 'node', format: 'esm', outfile: bundle, logLevel: 'warning' });
+await build({ entryPoints: [path.join(root, 'functions/connectors/outbox/preview/page.ts')], bundle: true, platform: 'node', format: 'esm', outfile: bundle, logLevel: 'warning' });
 const { renderPreviewPage } = await import(pathToFileURL(bundle).href);
 
 const entries = [];

@@ -8,6 +8,7 @@
 import type { z } from 'zod';
 import type { TicketRef } from '../core/delivery.js';
 import type { PartSpec } from '../render/parts.js';
+import type { PreviewRenderer, RawRedactor } from './outbox/preview/entry.js';
 import type { Connector, PayloadBuilder } from './types.js';
 
 export type KindFamily = 'notifier' | 'ticket';
@@ -39,6 +40,10 @@ export interface ConnectorKind<S extends KindSchema = KindSchema> {
   /** fields that hold secret references (env:NAME): app settings that Bicep wires to Key Vault */
   secretFields: ReadonlyArray<keyof z.infer<S> & string>;
   build: PayloadBuilder<z.infer<S>>;
+  /** draws one outbox file of this format for the preview page (outbox/index.html), as its recipient will see it */
+  preview: PreviewRenderer;
+  /** for a body that failed to render, the raw text with what must never be on the page (a credential) hidden */
+  redactRaw?: RawRedactor;
   /** the live connector, when this version has one; without it the kind only writes to the outbox */
   live?: (options: LiveConnectorOptions<z.infer<S>>) => Connector;
 }

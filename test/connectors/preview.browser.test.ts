@@ -12,7 +12,7 @@ import { join, normalize, sep } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writePreviewPage } from '../../functions/connectors/outbox/index-page.js';
-import { FIT_FRAMES_SCRIPT } from '../../functions/connectors/outbox/preview.js';
+import { FIT_FRAMES_SCRIPT } from '../../functions/connectors/outbox/preview/page.js';
 import { spk, tempDir, REPO } from '../cli/cli-helpers.js';
 
 // The functions handed to page.evaluate run in the page; the project compiles without the DOM lib, so

@@ -5,18 +5,14 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { KitError } from '../../functions/core/errors.js';
 import type { OutboxFormat } from '../../functions/connectors/types.js';
-import {
-  FIT_FRAMES_SCRIPT,
-  PAGE_CSP,
-  PREVIEW_CSP,
-  adfToHtml,
-  parseXml,
-  renderPreviewPage,
-  safeHttpUrl,
-  slackMrkdwnToHtml,
-  smsSegmentInfo,
-  type PreviewEntry,
-} from '../../functions/connectors/outbox/preview.js';
+import { FIT_FRAMES_SCRIPT, PAGE_CSP, renderPreviewPage } from '../../functions/connectors/outbox/preview/page.js';
+import { PREVIEW_CSP } from '../../functions/connectors/outbox/preview/frame.js';
+import { safeHttpUrl } from '../../functions/connectors/outbox/preview/markup.js';
+import type { PreviewEntry } from '../../functions/connectors/outbox/preview/entry.js';
+import { adfToHtml } from '../../functions/connectors/jira/adf-html.js';
+import { parseXml } from '../../functions/connectors/voice/twiml-reader.js';
+import { slackMrkdwnToHtml } from '../../functions/connectors/slack/mrkdwn-html.js';
+import { smsSegmentInfo } from '../../functions/connectors/sms/preview.js';
 
 const SAMPLE_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/outbox-sample');
 const FORMATS: OutboxFormat[] = [

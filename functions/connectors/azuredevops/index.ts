@@ -2,6 +2,7 @@
 import { defineKind } from '../kind.js';
 import { buildAzuredevopsPayload } from './payload.js';
 import { azuredevopsReceiver } from './schema.js';
+import { azuredevopsPreview } from './preview.js';
 
 export const azuredevopsKind = defineKind({
   kind: 'azuredevops',
@@ -17,4 +18,5 @@ export const azuredevopsKind = defineKind({
   endpointFields: ['organizationUrl'],
   secretFields: ['pat'],
   build: buildAzuredevopsPayload,
+  preview: azuredevopsPreview,
 });

@@ -2,6 +2,7 @@
 import { defineKind } from '../kind.js';
 import { buildEmailPayload } from './payload.js';
 import { emailReceiver } from './schema.js';
+import { emailPreview } from './preview.js';
 
 export const emailKind = defineKind({
   kind: 'email',
@@ -17,4 +18,5 @@ export const emailKind = defineKind({
   endpointFields: ['acsEndpoint'],
   secretFields: [],
   build: buildEmailPayload,
+  preview: emailPreview,
 });

@@ -2,6 +2,7 @@
 import { defineKind } from '../kind.js';
 import { buildFreshservicePayload } from './payload.js';
 import { freshserviceReceiver } from './schema.js';
+import { freshservicePreview } from './preview.js';
 
 export const freshserviceKind = defineKind({
   kind: 'freshservice',
@@ -17,4 +18,5 @@ export const freshserviceKind = defineKind({
   endpointFields: ['baseUrl'],
   secretFields: ['apiKey'],
   build: buildFreshservicePayload,
+  preview: freshservicePreview,
 });

@@ -3,6 +3,7 @@ import { defineKind } from '../kind.js';
 import { buildJiraPayload } from './payload.js';
 import { createJiraConnector } from './jira.js';
 import { jiraReceiver } from './schema.js';
+import { jiraPreview } from './preview.js';
 
 export const jiraKind = defineKind({
   kind: 'jira',
@@ -18,5 +19,6 @@ export const jiraKind = defineKind({
   endpointFields: ['baseUrl'],
   secretFields: ['email', 'apiToken'],
   build: buildJiraPayload,
+  preview: jiraPreview,
   live: createJiraConnector,
 });

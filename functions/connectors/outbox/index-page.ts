@@ -3,7 +3,8 @@ import { readdir, readFile, writeFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { OutboxFormat } from '../types.js';
 import { OUTBOX_FORMATS } from './outbox.js';
-import { renderPreviewPage, type PreviewEntry } from './preview.js';
+import type { PreviewEntry } from './preview/entry.js';
+import { renderPreviewPage } from './preview/page.js';
 
 
 export function formatOf(fileName: string): OutboxFormat | null {

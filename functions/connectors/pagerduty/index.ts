@@ -2,6 +2,7 @@
 import { defineKind } from '../kind.js';
 import { buildPagerdutyPayload } from './payload.js';
 import { pagerdutyReceiver } from './schema.js';
+import { hideRoutingKey, pagerdutyPreview } from './preview.js';
 
 export const pagerdutyKind = defineKind({
   kind: 'pagerduty',
@@ -13,4 +14,6 @@ export const pagerdutyKind = defineKind({
   endpointFields: ['routingKey'],
   secretFields: ['routingKey'],
   build: buildPagerdutyPayload,
+  preview: pagerdutyPreview,
+  redactRaw: hideRoutingKey,
 });

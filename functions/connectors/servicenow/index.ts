@@ -2,6 +2,7 @@
 import { defineKind } from '../kind.js';
 import { buildServicenowPayload } from './payload.js';
 import { servicenowReceiver } from './schema.js';
+import { servicenowPreview } from './preview.js';
 
 export const servicenowKind = defineKind({
   kind: 'servicenow',
@@ -17,4 +18,5 @@ export const servicenowKind = defineKind({
   endpointFields: ['instanceUrl'],
   secretFields: ['username', 'password'],
   build: buildServicenowPayload,
+  preview: servicenowPreview,
 });

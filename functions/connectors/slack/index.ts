@@ -2,6 +2,7 @@
 import { defineKind } from '../kind.js';
 import { buildSlackPayload } from './payload.js';
 import { slackReceiver } from './schema.js';
+import { slackPreview } from './preview.js';
 
 export const slackKind = defineKind({
   kind: 'slack',
@@ -13,4 +14,5 @@ export const slackKind = defineKind({
   endpointFields: ['webhookUrl', 'botToken'],
   secretFields: ['webhookUrl', 'botToken'],
   build: buildSlackPayload,
+  preview: slackPreview,
 });

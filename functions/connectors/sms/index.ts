@@ -2,6 +2,7 @@
 import { defineKind } from '../kind.js';
 import { buildSmsPayload } from './payload.js';
 import { smsReceiver } from './schema.js';
+import { smsPreview } from './preview.js';
 
 export const smsKind = defineKind({
   kind: 'sms',
@@ -13,4 +14,5 @@ export const smsKind = defineKind({
   endpointFields: ['acsEndpoint', 'twilioAccountSid'],
   secretFields: ['twilioAccountSid', 'twilioAuthToken'],
   build: buildSmsPayload,
+  preview: smsPreview,
 });

@@ -3,6 +3,7 @@ import { defineKind } from '../kind.js';
 import { buildTeamsPayload } from './payload.js';
 import { createTeamsConnector } from './teams.js';
 import { teamsReceiver } from './schema.js';
+import { teamsPreview } from './preview.js';
 
 export const teamsKind = defineKind({
   kind: 'teams',
@@ -14,5 +15,6 @@ export const teamsKind = defineKind({
   endpointFields: ['webhookUrl'],
   secretFields: ['webhookUrl'],
   build: buildTeamsPayload,
+  preview: teamsPreview,
   live: createTeamsConnector,
 });

@@ -2,6 +2,7 @@
 import { defineKind } from '../kind.js';
 import { buildVoicePayload } from './payload.js';
 import { voiceReceiver } from './schema.js';
+import { voicePreview } from './preview.js';
 
 export const voiceKind = defineKind({
   kind: 'voice',
@@ -13,4 +14,5 @@ export const voiceKind = defineKind({
   endpointFields: ['twilioAccountSid'],
   secretFields: ['twilioAccountSid', 'twilioAuthToken'],
   build: buildVoicePayload,
+  preview: voicePreview,
 });

@@ -2,6 +2,7 @@
 import { defineKind } from '../kind.js';
 import { buildZendeskPayload } from './payload.js';
 import { zendeskReceiver } from './schema.js';
+import { zendeskPreview } from './preview.js';
 
 export const zendeskKind = defineKind({
   kind: 'zendesk',
@@ -17,4 +18,5 @@ export const zendeskKind = defineKind({
   endpointFields: ['baseUrl'],
   secretFields: ['email', 'apiToken'],
   build: buildZendeskPayload,
+  preview: zendeskPreview,
 });

@@ -4,7 +4,8 @@
  * reacted to. Structured fields come first (a failed-delivery record, PagerDuty's custom_details);
  * the shipped templates' wording is only a fallback, so a customised template costs a label, never a card.
  */
-import type { PreviewEntry } from './bodies.js';
+import { isJsonObject } from '../../../core/json-object.js';
+import { isJsonFormat, type ParsedEntry } from './document.js';
 
 export interface EntryFacts {
   /** Sentinel incident number / Defender incident id, as digits */
@@ -19,8 +20,6 @@ export interface EntryFacts {
   headline: string | null;
 }
 
-type Json = Record<string, unknown>;
-const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 const text = (v: unknown): string | null => (typeof v === 'string' && v.trim() !== '' ? v.trim() : null);
 const digits = (v: unknown): string | null =>
   typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? String(v) : typeof v === 'string' && /^\d{1,12}$/.test(v) ? v : null;
@@ -32,7 +31,7 @@ function minuteOf(iso: unknown): string | null {
 }
 
 function changeWords(c: unknown): string | null {
-  if (!isObj(c) || typeof c.kind !== 'string') return null;
+  if (!isJsonObject(c) || typeof c.kind !== 'string') return null;
   const kind = c.kind.replace(/[-_]/g, ' ');
   const from = text(typeof c.from === 'number' ? String(c.from) : c.from);
   const to = text(typeof c.to === 'number' ? String(c.to) : c.to);
@@ -47,18 +46,13 @@ function stringsOf(v: unknown, out: string[], depth = 0): string[] {
   if (depth > 16 || out.length > 2000) return out;
   if (typeof v === 'string') out.push(v);
   else if (Array.isArray(v)) v.forEach((x) => stringsOf(x, out, depth + 1));
-  else if (isObj(v)) Object.values(v).forEach((x) => stringsOf(x, out, depth + 1));
+  else if (isJsonObject(v)) Object.values(v).forEach((x) => stringsOf(x, out, depth + 1));
   return out;
 }
 
-function searchableText(entry: PreviewEntry): string {
-  if (entry.format.endsWith('.json')) {
-    try {
-      return stringsOf(JSON.parse(entry.body), []).join('\n');
-    } catch {
-      return '';
-    }
-  }
+function searchableText({ entry, document }: ParsedEntry): string {
+  // a JSON body that did not parse has no document, so it tells nothing
+  if (isJsonFormat(entry.format)) return stringsOf(document, []).join('\n');
   // quoted-printable soft breaks and HTML tags split the words the patterns below look for
   return entry.body.replace(/=\r?\n/g, '').replace(/<[^>]{0,400}>/g, ' ');
 }
@@ -73,21 +67,16 @@ function emailSubject(body: string): string | null {
 }
 
 /** The facts one file gives away. Never throws: a malformed file simply tells nothing. */
-export function factsOf(entry: PreviewEntry): EntryFacts {
+export function factsOf(parsed: ParsedEntry): EntryFacts {
+  const { entry, document: doc } = parsed;
   const facts: EntryFacts = { number: null, title: null, severity: null, updated: null, changes: null, headline: null };
   if (entry.format === 'failed.json' || entry.format === 'pagerduty.json') {
-    let doc: unknown;
-    try {
-      doc = JSON.parse(entry.body);
-    } catch {
-      doc = null;
-    }
-    if (isObj(doc) && entry.format === 'failed.json') {
+    if (isJsonObject(doc) && entry.format === 'failed.json') {
       facts.number = digits(doc.incidentNumber);
       facts.title = text(doc.title);
     }
-    if (isObj(doc) && entry.format === 'pagerduty.json' && isObj(doc.payload)) {
-      const details = isObj(doc.payload.custom_details) ? doc.payload.custom_details : {};
+    if (isJsonObject(doc) && entry.format === 'pagerduty.json' && isJsonObject(doc.payload)) {
+      const details = isJsonObject(doc.payload.custom_details) ? doc.payload.custom_details : {};
       facts.number = digits(details.incident_number);
       facts.title = text(details.title);
       facts.severity = text(details.severity);
@@ -97,7 +86,7 @@ export function factsOf(entry: PreviewEntry): EntryFacts {
     }
   }
   if (entry.format === 'eml') facts.headline = emailSubject(entry.body);
-  const words = searchableText(entry);
+  const words = searchableText(parsed);
   facts.number ??= /\bincident[ :#]+(\d{1,12})\b/i.exec(words)?.[1] ?? (/^\d{1,12}$/.test(entry.incidentKey) ? entry.incidentKey : null);
   // "Sentinel incident 3101 (High): <title>", the shipped ticket summary
   const summary = /\bincident \d{1,12} \(([A-Za-z]{1,20})\): ([^\n]{1,500})/i.exec(words);

@@ -8,7 +8,11 @@
  */
 import { createHash } from 'node:crypto';
 import { KitError } from '../../../core/errors.js';
-import { PREVIEW_CSP, escapeHtml, formatLabel, renderOne, type PreviewEntry, type RenderedEntry, type SmsSegmentInfo } from './bodies.js';
+import { escapeHtml } from '../../../render/escape.js';
+import { parseEntry } from './document.js';
+import type { PreviewEntry, SmsSegmentInfo } from './entry.js';
+import { PREVIEW_CSP } from './frame.js';
+import { formatLabel, renderOne, type RenderedEntry } from './render-one.js';
 import { factsOf, momentsOf, type EntryFacts, type Moment, type Placed } from './facts.js';
 import { PAGE_CSS } from './styles.js';
 
@@ -193,12 +197,10 @@ export function renderPreviewPage(entries: PreviewEntry[], options: PreviewOptio
   const title = options.title ?? 'Outbox preview';
   const receivers = [...new Set(entries.map((e) => e.receiver))].sort();
   const receiverIndex = new Map(receivers.map((r, i) => [r, i]));
-  const cards: Card[] = entries.map((entry, i) => ({
-    rendered: renderOne(entry),
-    facts: factsOf(entry),
-    id: `entry-${i + 1}`,
-    receiverIndex: receiverIndex.get(entry.receiver) ?? 0,
-  }));
+  const cards: Card[] = entries.map((entry, i) => {
+    const parsed = parseEntry(entry);
+    return { rendered: renderOne(parsed), facts: factsOf(parsed), id: `entry-${i + 1}`, receiverIndex: receiverIndex.get(entry.receiver) ?? 0 };
+  });
   const incidents = incidentGroups(cards);
   const incidentOf = new Map<Card, IncidentGroup>();
   for (const g of incidents) for (const c of g.cards) incidentOf.set(c, g);
