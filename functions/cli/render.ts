@@ -12,6 +12,7 @@ import type { DeliveryStep } from '../core/delivery.js';
 import { isTicketKind } from '../config/schema.js';
 import { renderStep, templateContext } from '../render/engine.js';
 import { payloadBuilderOf } from '../connectors/registry.js';
+import { outboxBody } from '../connectors/request.js';
 import { operationsFor, type PayloadBuilder } from '../connectors/types.js';
 import type { ReceiverConfig } from '../config/schema.js';
 import { SAMPLE_INCIDENT, SEED_MOMENTS } from './samples.js';
@@ -139,9 +140,13 @@ async function render(argv: string[], io: CliIo): Promise<number> {
   if (values.payload) {
     const builder = payloadBuilderOf(receiver.kind);
     for (const op of operationsFor(step, null)) {
+      // no ticket is known here, so a path that names one shows the API's template ({issueIdOrKey}, {sys_id}, {id});
+      // a webhook or a message (email, SMS, TwiML) goes to the endpoint itself and shows no path
       const p = builder({ step, receiverName: values.receiver, receiver, rendered, operation: op, ticket: null });
-      io.stdout(`# ${op} → .${p.format} (${p.contentType})${p.truncated.length ? ` truncated: ${p.truncated.join(', ')}` : ''}`);
-      io.stdout(p.body);
+      const call = p.path === '' ? '' : ` ${p.method} ${p.path}`;
+      const credential = p.credential ? ` ${p.credential.field}: from ${p.credential.from}` : '';
+      io.stdout(`# ${op} → .${p.format} (${p.contentType})${call}${credential}${p.truncated.length ? ` truncated: ${p.truncated.join(', ')}` : ''}`);
+      io.stdout(outboxBody(p));
     }
     return 0;
   }

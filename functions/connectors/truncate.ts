@@ -86,7 +86,7 @@ export function truncateInBytes(s: string, n: number): Truncation {
 
 /**
  * Applies a limit to one named field and records its name when it was cut, so a builder can
- * report every truncated field in OutboundPayload.truncated.
+ * report every truncated field in OutboundRequest.truncated.
  */
 export function limitField(
   name: string,

@@ -1,7 +1,7 @@
 /**
  * The one small interface every target implements (in the spirit of Alertmanager's notify.Notifier),
- * plus the pure payload builders each target folder exports so the outbox writes exactly what the
- * real connector would send.
+ * plus the pure payload builders each target folder exports: each returns the API call as data
+ * (OutboundRequest), so the outbox writes exactly what the real connector sends.
  */
 import type { ReceiverConfig } from '../config/schema.js';
 import type { KindFormat } from './kinds.js';
@@ -26,17 +26,54 @@ export interface PayloadInput<R = ReceiverConfig> {
   ticket: TicketRef | null;
 }
 
-export interface OutboundPayload {
-  format: OutboxFormat;
-  /** Content-Type the target gets */
-  contentType: string;
-  /** the exact body the target gets (JSON text, form-encoded text, RFC 5322 message, TwiML) */
-  body: string;
-  /** names of fields that were cut to the target's limits (logged as warnings) */
-  truncated: string[];
+/**
+ * A request body as data, serialised once, where it leaves the kit (`serialiseBody` in request.ts for
+ * an outbox file or `spk render`, the HTTP client for a live call): JSON for JSON APIs, text for what is
+ * already a document (an RFC 5322 message, TwiML, SMS text, form data).
+ */
+export type RequestBody = { json: unknown } | { text: string };
+
+/**
+ * Where the request's credential goes when the credential travels in the body (PagerDuty's routing_key)
+ * rather than in a header an auth policy adds. The builder never sees the secret: the field is absent
+ * from `body.json`; a live sender puts the resolved secret there (request.ts `withCredential`), the
+ * outbox and `spk render` put `standIn`. Either way the field comes first in the object.
+ */
+export interface CredentialSlot {
+  /** a top-level field of the JSON body */
+  in: 'json';
+  field: string;
+  /** the receiver field holding the secret reference (env:NAME) the live sender resolves */
+  from: string;
+  /** what the outbox writes in the field instead: plainly not a credential, and still a valid value */
+  standIn: string;
 }
 
-export type PayloadBuilder<R = ReceiverConfig> = (input: PayloadInput<R>) => OutboundPayload;
+/**
+ * What a payload builder returns: one API call as data. `path` is relative to the receiver's endpoint
+ * (Jira baseUrl, ServiceNow instanceUrl, the ADO organization URL, …) and is the documented path of the
+ * call, e.g. POST /rest/api/3/issue; '' means the endpoint itself (a Teams or Slack webhook URL). A ticket
+ * the builder does not know yet (spk render before a create) appears as the documented template, e.g.
+ * /rest/api/3/issue/{issueIdOrKey}/comment. Email, SMS and voice are messages, not yet HTTP calls: their
+ * path is '' and their body the message text a sender wraps (ACS emails:send, Twilio Messages/Calls).
+ */
+export interface OutboundRequest {
+  /** the outbox file format (extension) this request is written as */
+  format: OutboxFormat;
+  method: 'POST' | 'PUT' | 'PATCH';
+  path: string;
+  /** headers the call needs that are not secrets (auth is added by the client's auth policy) */
+  headers: Record<string, string>;
+  /** Content-Type the target gets */
+  contentType: string;
+  body: RequestBody;
+  /** names of fields that were cut to the target's limits (logged as warnings) */
+  truncated: string[];
+  /** present when a credential travels in the body (PagerDuty) */
+  credential?: CredentialSlot;
+}
+
+export type PayloadBuilder<R = ReceiverConfig> = (input: PayloadInput<R>) => OutboundRequest;
 
 export interface DeliveryRequest {
   step: DeliveryStep;

@@ -16,11 +16,20 @@ describe('spk render --event', () => {
     const r = await spk(['render', '--receiver', 'soc-jira', '--event', DAY, '--line', '5', '--payload']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^# create → \.jira\.json/m);
+    // the call each body goes to; no issue is known yet, so a later call names the documented template
+    expect(r.stdout).toMatch(/^# create → \.jira\.json \(application\/json\) POST \/rest\/api\/3\/issue$/m);
     expect(r.stdout).toContain('playbook awaiting-customer-action+owner-customer, receiver soc-jira');
     const ctx = await spk(['render', '--receiver', 'soc-teams', '--event', DAY, '--line', '5', '--context']);
     const context = JSON.parse(ctx.stdout) as { incident: { number: number }; changes: unknown[] };
     expect(context.incident.number).toBe(3101);
     expect(context.changes.length).toBeGreaterThan(1);
+  });
+
+  it('prints the PagerDuty routing key as its stand-in and says where the secret comes from', async () => {
+    const r = await spk(['render', '--receiver', 'soc-pagerduty', '--change', 'status=Closed', '--payload']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^# resolve → \.pagerduty\.json \(application\/json\) POST \/v2\/enqueue routing_key: from routingKey$/m);
+    expect(r.stdout).toMatch(/^\{"routing_key":"<routing-key>","event_action":"resolve"/m);
   });
 
   it('documents every option in --help, and refuses unknown ones with 64', async () => {

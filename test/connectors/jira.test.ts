@@ -1,8 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { buildJiraPayload, JIRA_MAX_SUMMARY_RUNES, jiraLabelFor, OUTBOX_TRANSITION_ID } from '../../functions/connectors/jira/payload.js';
+import { buildJiraPayload, JIRA_MAX_SUMMARY_RUNES, jiraLabelFor, jiraTransitionRequest, OUTBOX_TRANSITION_ID } from '../../functions/connectors/jira/payload.js';
 import { createJiraConnector, JIRA_SEARCH_SETTLE_MS } from '../../functions/connectors/jira/jira.js';
 import type { DeliveryRequest, Operation } from '../../functions/connectors/types.js';
+import { outboxBody } from '../../functions/connectors/request.js';
 import type { ReceiverOf } from '../../functions/config/schema.js';
 import type { DeliveryStep, TicketRef } from '../../functions/core/delivery.js';
 import { KitError } from '../../functions/core/errors.js';
@@ -75,7 +76,7 @@ describe('buildJiraPayload', () => {
   it('create: project, issue type, one-line summary, labels and ADF description', () => {
     const p = payload('create');
     expect(p.format).toBe('jira.json');
-    const body = JSON.parse(p.body) as { fields: Record<string, unknown> };
+    const body = JSON.parse(outboxBody(p)) as { fields: Record<string, unknown> };
     expect(body.fields.project).toEqual({ key: 'SOC' });
     expect(body.fields.issuetype).toEqual({ name: 'Task' });
     expect(body.fields.labels).toEqual(['sentinel', 'sentinel-12345', 'defender-experts']);
@@ -86,7 +87,7 @@ describe('buildJiraPayload', () => {
   it('flattens the summary to one line and cuts it to 255 characters', () => {
     const summary = `Line one\r\nline two\t${'x'.repeat(400)}`;
     const p = payload('create', renderedJira(makeIncident(), { summary }));
-    const s = (JSON.parse(p.body) as { fields: { summary: string } }).fields.summary;
+    const s = (JSON.parse(outboxBody(p)) as { fields: { summary: string } }).fields.summary;
     expect(s).not.toMatch(/[\r\n\t]/);
     expect(s.startsWith('Line one line two x')).toBe(true);
     expect(Array.from(s)).toHaveLength(JIRA_MAX_SUMMARY_RUNES);
@@ -95,13 +96,13 @@ describe('buildJiraPayload', () => {
 
   it('an empty summary falls back to the incident key', () => {
     const p = payload('create', renderedJira(makeIncident(), { summary: '  \n ' }));
-    expect((JSON.parse(p.body) as { fields: { summary: string } }).fields.summary).toBe('Microsoft Sentinel incident 12345');
+    expect((JSON.parse(outboxBody(p)) as { fields: { summary: string } }).fields.summary).toBe('Microsoft Sentinel incident 12345');
   });
 
   it('drops empty text nodes and refuses documents Jira would refuse', () => {
     const description = { type: 'doc', version: 1, content: [{ type: 'paragraph', content: [{ type: 'text', text: '' }, { type: 'text', text: 'kept' }] }] };
     const p = payload('create', renderedJira(makeIncident(), { description }));
-    expect((JSON.parse(p.body) as { fields: { description: unknown } }).fields.description).toEqual({
+    expect((JSON.parse(outboxBody(p)) as { fields: { description: unknown } }).fields.description).toEqual({
       type: 'doc',
       version: 1,
       content: [{ type: 'paragraph', content: [{ type: 'text', text: 'kept' }] }],
@@ -113,17 +114,28 @@ describe('buildJiraPayload', () => {
 
   it('cuts a description over the field limit and says so', () => {
     const p = payload('create', renderedJira(makeIncident(), { description: adfDoc('y'.repeat(50_000), 'second') }));
-    const description = (JSON.parse(p.body) as { fields: { description: unknown } }).fields.description;
+    const description = (JSON.parse(outboxBody(p)) as { fields: { description: unknown } }).fields.description;
     expect(JSON.stringify(description).length).toBeLessThanOrEqual(32_767);
     expect(p.truncated).toEqual(['description']);
   });
 
+  it('names the documented call: create, then comment and transition on the known issue (a template before one exists)', () => {
+    expect(payload('create')).toMatchObject({ method: 'POST', path: '/rest/api/3/issue', contentType: 'application/json', headers: { accept: 'application/json' } });
+    expect(payload('update')).toMatchObject({ method: 'POST', path: '/rest/api/3/issue/{issueIdOrKey}/comment' });
+    expect(payload('resolve')).toMatchObject({ method: 'POST', path: '/rest/api/3/issue/{issueIdOrKey}/transitions' });
+    const ticket: TicketRef = { receiver: 'soc-jira', incidentKey: '12345', id: '10000', key: 'SOC-1', url: null, state: 'open' };
+    const step = ticketStep('upsert');
+    const known = buildJiraPayload({ step, receiverName: 'soc-jira', receiver: receiverFor(undefined), rendered: renderedJira(), operation: 'update', ticket });
+    expect(known.path).toBe('/rest/api/3/issue/SOC-1/comment');
+    expect('json' in known.body).toBe(true);
+  });
+
   it('update is a comment body; resolve is a transition with the outbox placeholder id and the comment', () => {
-    expect(JSON.parse(payload('update').body)).toEqual({
+    expect(JSON.parse(outboxBody(payload('update')))).toEqual({
       body: adfDoc('Owner changed to Defender Experts; status Active.'),
       properties: [{ key: 'sentinel-playbook-kit', value: { idempotencyKey: 'a'.repeat(64) } }],
     });
-    expect(JSON.parse(payload('resolve').body)).toEqual({
+    expect(JSON.parse(outboxBody(payload('resolve')))).toEqual({
       transition: { id: OUTBOX_TRANSITION_ID },
       update: { comment: [{ add: { body: adfDoc('Owner changed to Defender Experts; status Active.'), properties: [{ key: 'sentinel-playbook-kit', value: { idempotencyKey: 'a'.repeat(64) } }] } }] },
     });
@@ -175,6 +187,9 @@ describe('Jira connector against a fake Jira Cloud', () => {
       maxResults: 1,
     });
     expect(create).toMatchObject({ method: 'POST', path: '/rest/api/3/issue' });
+    // the create on the wire is the outbox's create, byte for byte
+    const built = buildJiraPayload({ step: ticketStep('upsert'), receiverName: 'soc-jira', receiver: receiverFor(server.url), rendered: renderedJira(), operation: 'create', ticket: null });
+    expect(create!.body).toBe(outboxBody(built));
     for (const r of server.requests) {
       expect(r.headers.authorization).toBe(BASIC);
       expect(r.headers['content-type']).toBe('application/json');
@@ -264,6 +279,9 @@ describe('Jira connector against a fake Jira Cloud', () => {
       update: { comment: [{ add: { body: adfDoc('Owner changed to Defender Experts; status Active.'), properties: [{ key: 'sentinel-playbook-kit', value: { idempotencyKey: 'a'.repeat(64) } }] } }] },
     });
     expect(jira.issue('SOC-1')!.status).toEqual({ name: 'Closed', category: 'done' });
+    // the bytes on the wire are the builder's request, serialised once by the client exactly as the outbox file is
+    const input = { step: ticketStep('resolve'), receiverName: 'soc-jira', receiver: receiverFor(server.url, { doneTransition: 'close issue' }), rendered: renderedJira(), operation: 'resolve' as const, ticket: created.ticket };
+    expect(server.requests[1]!.body).toBe(outboxBody(jiraTransitionRequest(input, '701')));
     // closed again later (reopened in between, or a narrowed step): no transition to make, but the
     // changes still reach the ticket, once
     expect(jira.issue('SOC-1')!.comments).toHaveLength(1);

@@ -6,11 +6,12 @@ import { describe, expect, it } from 'vitest';
 import { receiverSchema, type ReceiverKind, type ReceiverOf } from '../../functions/config/schema.js';
 import type { DeliveryStep, TicketRef } from '../../functions/core/delivery.js';
 import { KitError } from '../../functions/core/errors.js';
-import type { Operation, PayloadBuilder } from '../../functions/connectors/types.js';
+import type { Operation, OutboundRequest, PayloadBuilder } from '../../functions/connectors/types.js';
+import { outboxBody, sendArguments, serialiseBody } from '../../functions/connectors/request.js';
 import { buildAzuredevopsPayload } from '../../functions/connectors/azuredevops/payload.js';
 import { buildEmailPayload, quotedPrintable } from '../../functions/connectors/email/payload.js';
 import { buildFreshservicePayload } from '../../functions/connectors/freshservice/payload.js';
-import { buildPagerdutyPayload, pagerdutyDedupKey } from '../../functions/connectors/pagerduty/payload.js';
+import { buildPagerdutyPayload, pagerdutyDedupKey, PAGERDUTY_ROUTING_KEY_STAND_IN } from '../../functions/connectors/pagerduty/payload.js';
 import { buildServicenowPayload } from '../../functions/connectors/servicenow/payload.js';
 import { buildSlackPayload } from '../../functions/connectors/slack/payload.js';
 import { buildSmsPayload, buildSmsPayloadWith } from '../../functions/connectors/sms/payload.js';
@@ -32,7 +33,7 @@ function input<K extends ReceiverKind>(kind: K, receiver: unknown, operation: Op
   return { step, receiverName: `soc-${kind}`, receiver: receiverSchema.parse(receiver) as ReceiverOf<K>, rendered, operation, ticket: opts.ticket ?? null };
 }
 
-const json = (b: { body: string }) => JSON.parse(b.body);
+const json = (r: OutboundRequest) => JSON.parse(outboxBody(r));
 
 describe('truncate helpers', () => {
   it('counts runes, UTF-16 units or bytes and appends one ellipsis within the limit', () => {
@@ -62,7 +63,7 @@ describe('email (.eml)', () => {
   it('builds a multipart/alternative RFC 5322 message threaded by incident', () => {
     const p = buildEmailPayload(input('email', receiver, 'send'));
     expect(p.format).toBe('eml');
-    const [folded, ...rest] = p.body.split('\r\n\r\n');
+    const [folded, ...rest] = outboxBody(p).split('\r\n\r\n');
     const head = folded!.replace(/\r\n /g, ' ');
     expect(head).toMatch(/^From: "Sentinel Kit" <sentinel-kit@contoso\.example>\r\n/);
     expect(head).toContain('\r\nTo: soc@contoso.example, lead@contoso.example\r\n');
@@ -76,22 +77,22 @@ describe('email (.eml)', () => {
     expect(body).toContain(`--${boundary}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable`);
     expect(body).toContain(`--${boundary}\r\nContent-Type: text/html; charset=utf-8`);
     expect(body.trimEnd().endsWith(`--${boundary}--`)).toBe(true);
-    for (const line of p.body.split('\r\n')) expect(line.length).toBeLessThanOrEqual(998);
+    for (const line of outboxBody(p).split('\r\n')) expect(line.length).toBeLessThanOrEqual(998);
   });
 
   it('is deterministic per step and gives a different Message-ID to a different step', () => {
     const a = buildEmailPayload(input('email', receiver, 'send'));
-    expect(buildEmailPayload(input('email', receiver, 'send')).body).toBe(a.body);
+    expect(outboxBody(buildEmailPayload(input('email', receiver, 'send')))).toBe(outboxBody(a));
     const b = buildEmailPayload(input('email', receiver, 'send', { step: { idempotencyKey: 'b'.repeat(64) } }));
-    expect(/Message-ID: (.*)/.exec(b.body)![1]).not.toBe(/Message-ID: (.*)/.exec(a.body)![1]);
-    expect(/References: (.*)/.exec(b.body)![1]).toBe(/References: (.*)/.exec(a.body)![1]);
+    expect(/Message-ID: (.*)/.exec(outboxBody(b))![1]).not.toBe(/Message-ID: (.*)/.exec(outboxBody(a))![1]);
+    expect(/References: (.*)/.exec(outboxBody(b))![1]).toBe(/References: (.*)/.exec(outboxBody(a))![1]);
   });
 
   it('encodes a non-ASCII subject as RFC 2047 words and cuts it at 255 characters', () => {
     const rendered: RenderedMessage = { kind: 'email', template: 'x', parts: { subject: 'Ünïcödé '.repeat(60), html: '<p>x</p>', text: 'x' } };
     const p = buildEmailPayload(input('email', receiver, 'send', { rendered }));
     expect(p.truncated).toEqual(['subject']);
-    const subject = /\r\nSubject: ([\s\S]*?)\r\n(?! )/.exec(p.body)![1]!;
+    const subject = /\r\nSubject: ([\s\S]*?)\r\n(?! )/.exec(outboxBody(p))![1]!;
     const decoded = subject
       .split(/\r\n /)
       .map((w) => Buffer.from(/=\?UTF-8\?B\?(.*)\?=/.exec(w)![1]!, 'base64').toString('utf8'))
@@ -151,7 +152,7 @@ describe('slack', () => {
       },
     };
     const p = buildSlackPayload(input('slack', { kind: 'slack' }, 'send', { rendered }));
-    const body = JSON.parse(p.body);
+    const body = JSON.parse(outboxBody(p));
     expect(body.blocks).toHaveLength(50);
     expect(body.blocks[0].text.text).toHaveLength(150);
     expect(body.blocks[1].text.text.length).toBeLessThanOrEqual(3000);
@@ -166,32 +167,32 @@ describe('sms', () => {
     const p = buildSmsPayload(input('sms', { kind: 'sms', to: ['+14255550123'] }, 'send', { rendered }));
     expect(p.format).toBe('sms.txt');
     expect(p.truncated).toEqual(['text']);
-    expect(smsSegments(p.body)).toBe(2);
-    expect(p.body).toContain('"Long"');
+    expect(smsSegments(outboxBody(p))).toBe(2);
+    expect(outboxBody(p)).toContain('"Long"');
   });
 
   it('takes a different segment budget', () => {
     const rendered: RenderedMessage = { kind: 'sms', template: 'x', parts: { text: 'word '.repeat(100) } };
     const one = buildSmsPayloadWith({ maxSegments: 1 })(input('sms', { kind: 'sms', to: ['+14255550123'] }, 'send', { rendered }));
-    expect(smsSegments(one.body)).toBe(1);
-    expect(one.body.endsWith('...')).toBe(true);
+    expect(smsSegments(outboxBody(one))).toBe(1);
+    expect(outboxBody(one).endsWith('...')).toBe(true);
   });
 });
 
 describe('voice', () => {
   it('is a TwiML document with a <Response> root', () => {
     const p = buildVoicePayload(input('voice', { kind: 'voice', to: ['+14255550123'] }, 'send'));
-    expect(p.body.startsWith('<?xml version="1.0" encoding="UTF-8"?>\n<Response>')).toBe(true);
-    expect(xmlShape(parseXml(p.body))).toBe('Response(Say,Pause,Say)');
+    expect(outboxBody(p).startsWith('<?xml version="1.0" encoding="UTF-8"?>\n<Response>')).toBe(true);
+    expect(xmlShape(parseXml(outboxBody(p)))).toBe('Response(Say,Pause,Say)');
   });
 
   it('shortens spoken text, whole entities only, to fit 4000 characters', () => {
     const said = '&amp;'.repeat(1500);
     const rendered: RenderedMessage = { kind: 'voice', template: 'x', parts: { twiml: `<Response><Say>${said}</Say><Say>Bye</Say></Response>` } };
     const p = buildVoicePayload(input('voice', { kind: 'voice', to: ['+14255550123'] }, 'send', { rendered }));
-    expect(p.body.length).toBeLessThanOrEqual(4000);
+    expect(outboxBody(p).length).toBeLessThanOrEqual(4000);
     expect(p.truncated).toEqual(['twiml']);
-    expect(xmlShape(parseXml(p.body))).toBe('Response(Say,Say)');
+    expect(xmlShape(parseXml(outboxBody(p)))).toBe('Response(Say,Say)');
   });
 
   it('refuses a document that is not one <Response>', () => {
@@ -279,7 +280,7 @@ describe('freshservice', () => {
 describe('pagerduty', () => {
   const receiver = { kind: 'pagerduty' };
 
-  it('triggers with a placeholder routing key, dedup_key and mapped severity', () => {
+  it('triggers with the routing key stand-in (in the outbox), dedup_key and mapped severity', () => {
     const e = json(buildPagerdutyPayload(input('pagerduty', receiver, 'create')));
     expect(e).toMatchObject({
       routing_key: '<routing-key>',
@@ -330,6 +331,85 @@ describe('pagerduty', () => {
     const p = buildPagerdutyPayload(input('pagerduty', receiver, 'create', { rendered }));
     expect(json(p).payload.summary.length).toBe(1024);
     expect(p.truncated).toContain('summary');
+  });
+});
+
+describe('pagerduty routing key', () => {
+  const receiver = { kind: 'pagerduty' };
+  const secret = '0123456789abcdef0123456789abcdef';
+
+  it('is a named slot in the request, never a value in its body', () => {
+    const r = buildPagerdutyPayload(input('pagerduty', receiver, 'create'));
+    expect(r).toMatchObject({ method: 'POST', path: '/v2/enqueue', contentType: 'application/json' });
+    expect(r.credential).toEqual({ in: 'json', field: 'routing_key', from: 'routingKey', standIn: PAGERDUTY_ROUTING_KEY_STAND_IN });
+    expect(r.body).toHaveProperty('json');
+    expect(Object.keys((r.body as { json: Record<string, unknown> }).json)).not.toContain('routing_key');
+  });
+
+  it('the outbox writes the stand-in first; a live sender must give the secret, which goes in the same place', () => {
+    for (const op of ['create', 'update', 'resolve'] as const) {
+      const r = buildPagerdutyPayload(input('pagerduty', receiver, op));
+      const file = outboxBody(r);
+      expect(file.startsWith(`{"routing_key":"${PAGERDUTY_ROUTING_KEY_STAND_IN}",`), op).toBe(true);
+      expect(() => sendArguments(r)).toThrow(/routingKey/);
+      const args = sendArguments(r, { credential: secret });
+      expect(args).toMatchObject({ method: 'POST', path: '/v2/enqueue', headers: { 'content-type': 'application/json' } });
+      // the only difference between the file and the wire is the routing key itself
+      expect(JSON.stringify(args.json)).toBe(file.replace(PAGERDUTY_ROUTING_KEY_STAND_IN, secret));
+      // the request itself is unchanged by either
+      expect(outboxBody(r)).toBe(file);
+    }
+  });
+});
+
+describe('the request each builder returns', () => {
+  const ticket: TicketRef = { receiver: 'r', incidentKey: '12345', id: 'a b/1', key: null, url: null, state: 'open' };
+  const call = (r: OutboundRequest) => `${r.method} ${r.path}`;
+
+  it('names the documented call, the ticket percent-encoded, or the documented template when none is known', () => {
+    const sn = { kind: 'servicenow', table: 'sn_si_incident' };
+    expect(call(buildServicenowPayload(input('servicenow', sn, 'create')))).toBe('POST /api/now/table/sn_si_incident');
+    expect(call(buildServicenowPayload(input('servicenow', sn, 'update', { ticket })))).toBe('PATCH /api/now/table/sn_si_incident/a%20b%2F1');
+    expect(call(buildServicenowPayload(input('servicenow', sn, 'resolve')))).toBe('PATCH /api/now/table/sn_si_incident/{sys_id}');
+
+    const ado = { kind: 'azuredevops', project: 'Sec Ops', workItemType: 'Bug' };
+    const create = buildAzuredevopsPayload(input('azuredevops', ado, 'create'));
+    expect(call(create)).toBe('POST /Sec%20Ops/_apis/wit/workitems/$Bug?api-version=7.1');
+    expect(create.contentType).toBe('application/json-patch+json');
+    expect(sendArguments(create).headers).toMatchObject({ 'content-type': 'application/json-patch+json' });
+    expect(call(buildAzuredevopsPayload(input('azuredevops', ado, 'update', { ticket })))).toBe('PATCH /Sec%20Ops/_apis/wit/workitems/a%20b%2F1?api-version=7.1');
+    expect(call(buildAzuredevopsPayload(input('azuredevops', ado, 'resolve')))).toBe('PATCH /Sec%20Ops/_apis/wit/workitems/{id}?api-version=7.1');
+
+    expect(call(buildZendeskPayload(input('zendesk', { kind: 'zendesk' }, 'create')))).toBe('POST /api/v2/tickets.json');
+    expect(call(buildZendeskPayload(input('zendesk', { kind: 'zendesk' }, 'update', { ticket })))).toBe('PUT /api/v2/tickets/a%20b%2F1.json');
+    expect(call(buildZendeskPayload(input('zendesk', { kind: 'zendesk' }, 'resolve')))).toBe('PUT /api/v2/tickets/{id}.json');
+
+    const fs = { kind: 'freshservice', requesterEmail: 'soc@contoso.example' };
+    expect(call(buildFreshservicePayload(input('freshservice', fs, 'create')))).toBe('POST /api/v2/tickets');
+    expect(call(buildFreshservicePayload(input('freshservice', fs, 'update', { ticket })))).toBe('POST /api/v2/tickets/a%20b%2F1/notes');
+    expect(call(buildFreshservicePayload(input('freshservice', fs, 'resolve', { ticket })))).toBe('PUT /api/v2/tickets/a%20b%2F1');
+
+    expect(call(buildSlackPayload(input('slack', { kind: 'slack', channel: 'C0123456789' }, 'send')))).toBe('POST /chat.postMessage');
+    expect(call(buildSlackPayload(input('slack', { kind: 'slack' }, 'send')))).toBe('POST ');
+  });
+
+  it('keeps JSON APIs as data and documents as text, serialised by the one function', () => {
+    const json = buildZendeskPayload(input('zendesk', { kind: 'zendesk' }, 'create'));
+    expect('json' in json.body).toBe(true);
+    expect(outboxBody(json)).toBe(serialiseBody(json.body));
+    expect(outboxBody(json)).toBe(JSON.stringify((json.body as { json: unknown }).json));
+    expect(sendArguments(json)).toEqual({ method: 'POST', path: '/api/v2/tickets.json', headers: { accept: 'application/json', 'content-type': 'application/json' }, json: (json.body as { json: unknown }).json });
+    for (const r of [
+      buildEmailPayload(input('email', { kind: 'email', to: ['soc@contoso.example'], from: 'kit@contoso.example' }, 'send')),
+      buildSmsPayload(input('sms', { kind: 'sms', to: ['+14255550123'] }, 'send')),
+      buildVoicePayload(input('voice', { kind: 'voice', to: ['+14255550123'] }, 'send')),
+    ]) {
+      expect('text' in r.body, r.format).toBe(true);
+      expect(r.path, r.format).toBe('');
+      expect(outboxBody(r)).toBe((r.body as { text: string }).text);
+      expect(sendArguments(r).body).toBe((r.body as { text: string }).text);
+      expect(sendArguments(r).path).toBeUndefined();
+    }
   });
 });
 

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { buildTeamsPayload, TEAMS_MAX_BYTES } from '../../functions/connectors/teams/payload.js';
 import { createTeamsConnector } from '../../functions/connectors/teams/teams.js';
+import { outboxBody } from '../../functions/connectors/request.js';
 import type { ReceiverOf } from '../../functions/config/schema.js';
 import { KitError } from '../../functions/core/errors.js';
 import type { Incident } from '../../functions/core/model.js';
@@ -31,7 +32,7 @@ describe('buildTeamsPayload', () => {
     expect(payload.format).toBe('teams.json');
     expect(payload.contentType).toBe('application/json');
     expect(payload.truncated).toEqual([]);
-    const envelope = JSON.parse(payload.body) as Record<string, unknown>;
+    const envelope = JSON.parse(outboxBody(payload)) as Record<string, unknown>;
     expect(envelope).toMatchObject({
       type: 'message',
       attachments: [{ contentType: 'application/vnd.microsoft.card.adaptive', contentUrl: null, content: { type: 'AdaptiveCard', version: '1.5' } }],
@@ -41,17 +42,17 @@ describe('buildTeamsPayload', () => {
 
   it('downgrades a 1.6 card to 1.5, fills in a missing version, and refuses a version Teams cannot know', () => {
     const incident = makeIncident();
-    expect(cardOf(build(renderedTeams(incident, teamsCard(incident, { version: '1.6' }))).body).version).toBe('1.5');
-    expect(cardOf(build(renderedTeams(incident, teamsCard(incident, { version: '1.2' }))).body).version).toBe('1.2');
+    expect(cardOf(outboxBody(build(renderedTeams(incident, teamsCard(incident, { version: '1.6' }))))).version).toBe('1.5');
+    expect(cardOf(outboxBody(build(renderedTeams(incident, teamsCard(incident, { version: '1.2' }))))).version).toBe('1.2');
     const noVersion = teamsCard(incident);
     delete noVersion.version;
-    expect(cardOf(build(renderedTeams(incident, noVersion)).body).version).toBe('1.5');
+    expect(cardOf(outboxBody(build(renderedTeams(incident, noVersion)))).version).toBe('1.5');
     expect(() => build(renderedTeams(incident, teamsCard(incident, { version: '2.0' })))).toThrow(KitError);
   });
 
   it('adds exactly one Action.OpenUrl to the Defender incident page, first, and keeps other links', () => {
     const incident = makeIncident();
-    const card = cardOf(build(renderedTeams(incident)).body);
+    const card = cardOf(outboxBody(build(renderedTeams(incident))));
     const links = openUrls(card);
     expect(links.filter((a) => a.url === incident.links.defender)).toHaveLength(1);
     expect(card.actions?.[0]).toMatchObject({ type: 'Action.OpenUrl', url: incident.links.defender });
@@ -65,14 +66,14 @@ describe('buildTeamsPayload', () => {
       { type: 'Action.OpenUrl', title: 'Investigate now', url: incident.links.defender },
       { type: 'Action.OpenUrl', title: 'Also Sentinel', url: incident.links.sentinel },
     ];
-    const out = cardOf(build(renderedTeams(incident, card)).body);
+    const out = cardOf(outboxBody(build(renderedTeams(incident, card))));
     const toIncident = openUrls(out).filter((a) => a.url === incident.links.defender || a.url === incident.links.sentinel);
     expect(toIncident).toEqual([{ type: 'Action.OpenUrl', title: 'Investigate now', url: incident.links.defender }]);
   });
 
   it('falls back to the Sentinel link when there is no Defender link', () => {
     const incident = makeIncident({ links: { defender: null, sentinel: makeIncident().links.sentinel } });
-    const out = cardOf(build(renderedTeams(incident), incident).body);
+    const out = cardOf(outboxBody(build(renderedTeams(incident), incident)));
     expect(out.actions?.[0]).toMatchObject({ url: incident.links.sentinel, title: 'Open incident in Microsoft Sentinel' });
   });
 
@@ -84,7 +85,7 @@ describe('buildTeamsPayload', () => {
       { type: 'ActionSet', actions: [{ type: 'Action.OpenUrl', title: 'plain', url: 'http://evil.example' }] },
       { type: 'Container', items: [], selectAction: { type: 'Action.OpenUrl', url: '/relative' } },
     );
-    const body = build(renderedTeams(incident, card)).body;
+    const body = outboxBody(build(renderedTeams(incident, card)));
     expect(body).not.toContain('javascript:');
     expect(body).not.toContain('http://evil.example');
     expect(body).not.toContain('/relative');
@@ -114,9 +115,9 @@ describe('buildTeamsPayload', () => {
   it('cuts the longest rich texts to fit 28 KB and lists what was cut', () => {
     const incident = makeIncident({ description: 'Raspberry Robin worm spread. '.repeat(4000) });
     const payload = build(renderedTeams(incident), incident);
-    expect(Buffer.byteLength(payload.body)).toBeLessThanOrEqual(TEAMS_MAX_BYTES);
+    expect(Buffer.byteLength(outboxBody(payload))).toBeLessThanOrEqual(TEAMS_MAX_BYTES);
     expect(payload.truncated).toEqual(['card.body[2].inlines[0].text']);
-    const card = cardOf(payload.body);
+    const card = cardOf(outboxBody(payload));
     const runs = card.body[2]!.inlines as Array<{ text: string }>;
     expect(runs[0]!.text.endsWith('…')).toBe(true);
     expect((card.body[1]!.inlines as Array<{ text: string }>)[0]!.text).toBe(incident.title);
@@ -126,9 +127,9 @@ describe('buildTeamsPayload', () => {
     const incident = makeIncident();
     const facts = Array.from({ length: 600 }, (_, i) => ({ title: `Device ${i}`, value: `WS-FIN-${String(i).padStart(4, '0')} (onboarded)` }));
     const payload = build(renderedTeams(incident, teamsCard(incident, { facts })), incident);
-    expect(Buffer.byteLength(payload.body)).toBeLessThanOrEqual(TEAMS_MAX_BYTES);
+    expect(Buffer.byteLength(outboxBody(payload))).toBeLessThanOrEqual(TEAMS_MAX_BYTES);
     expect(payload.truncated).toContain('card.body[3].facts');
-    const kept = cardOf(payload.body).body[3]!.facts as unknown[];
+    const kept = cardOf(outboxBody(payload)).body[3]!.facts as unknown[];
     expect(kept.length).toBeGreaterThan(0);
     expect(kept.length).toBeLessThan(600);
   });
@@ -140,9 +141,9 @@ describe('buildTeamsPayload', () => {
         const incident = makeIncident({ title, description });
         const facts = Array.from({ length: factCount }, (_, i) => ({ title: `k${i}`, value: 'v'.repeat(40) }));
         const payload = build(renderedTeams(incident, teamsCard(incident, { facts })), incident);
-        const card = cardOf(payload.body);
+        const card = cardOf(outboxBody(payload));
         const runs = card.body.flatMap((b) => (Array.isArray(b.inlines) ? (b.inlines as Array<{ text: string }>) : []));
-        return Buffer.byteLength(payload.body) <= TEAMS_MAX_BYTES && runs.every((r) => !LONE_SURROGATE.test(r.text));
+        return Buffer.byteLength(outboxBody(payload)) <= TEAMS_MAX_BYTES && runs.every((r) => !LONE_SURROGATE.test(r.text));
       }),
       { numRuns: 40 },
     );
@@ -184,6 +185,8 @@ describe('Teams connector against a fake Workflows endpoint', () => {
     expect(req.headers['content-type']).toBe('application/json');
     expect(teams.messages).toHaveLength(1);
     expect(JSON.parse(req.body)).toEqual(teams.messages[0]);
+    // the builder's JSON, serialised once by the client: the same bytes the outbox file would hold
+    expect(req.body).toBe(outboxBody(buildTeamsPayload({ ...request(), operation: 'send', ticket: null })));
   });
 
   it('a 200 is also sent', async () => {

@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { RECEIVER_KINDS, receiverSchema, type ReceiverConfig, type ReceiverKind } from '../../functions/config/schema.js';
 import { operationsFor, type PayloadBuilder } from '../../functions/connectors/types.js';
+import { outboxBody } from '../../functions/connectors/request.js';
 import { buildAzuredevopsPayload } from '../../functions/connectors/azuredevops/payload.js';
 import { buildEmailPayload } from '../../functions/connectors/email/payload.js';
 import { buildFreshservicePayload } from '../../functions/connectors/freshservice/payload.js';
@@ -116,7 +117,10 @@ function deliver(kind: ReceiverKind, text: string): Delivery {
   const builder = BUILDERS[kind];
   const operations = kind === 'teams' || kind === 'jira' ? [] : step.stepType === 'ticket' ? (['create', 'update', 'resolve'] as const) : operationsFor(step, null);
   const payloads = builder
-    ? operations.map((operation) => ({ operation, ...builder({ step, receiverName: `soc-${kind}`, receiver: RECEIVERS[kind], rendered, operation, ticket: null }) }))
+    ? operations.map((operation) => {
+        const request = builder({ step, receiverName: `soc-${kind}`, receiver: RECEIVERS[kind], rendered, operation, ticket: null });
+        return { operation, body: outboxBody(request), truncated: request.truncated };
+      })
     : [];
   return { rendered, payloads };
 }

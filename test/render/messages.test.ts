@@ -10,6 +10,7 @@ import type { DeliveryStep } from '../../functions/core/delivery.js';
 import type { Change, Incident } from '../../functions/core/model.js';
 import { parseEvent } from '../../functions/core/parse-event.js';
 import { buildSmsPayload } from '../../functions/connectors/sms/payload.js';
+import { outboxBody } from '../../functions/connectors/request.js';
 import { compileTemplates, renderStep, templateContext } from '../../functions/render/engine.js';
 import { smsEncoding, smsSegments } from '../../functions/render/sms.js';
 import type { RenderedMessage } from '../../functions/render/types.js';
@@ -125,14 +126,16 @@ describe('links that are there', () => {
     const withDefender = render(seedStep('sms', 'owner-customer')).parts.text as string;
     expect(withDefender).toContain('https://security.microsoft.com/incidents/12345');
     expect(withDefender).not.toContain('?tid=');
-    const sms = buildSmsPayload({
-      step: seedStep('sms', 'status-closed', { incident: { ...sentinelOnly, status: 'Closed', classification: 'BenignPositive' } }),
-      receiverName: 'soc-sms',
-      receiver: receiverSchema.parse({ kind: 'sms', to: ['+14255550123'] }) as ReceiverOf<'sms'>,
-      rendered: render(seedStep('sms', 'status-closed', { incident: { ...sentinelOnly, status: 'Closed', classification: 'BenignPositive' } })),
-      operation: 'send',
-      ticket: null,
-    }).body;
+    const sms = outboxBody(
+      buildSmsPayload({
+        step: seedStep('sms', 'status-closed', { incident: { ...sentinelOnly, status: 'Closed', classification: 'BenignPositive' } }),
+        receiverName: 'soc-sms',
+        receiver: receiverSchema.parse({ kind: 'sms', to: ['+14255550123'] }) as ReceiverOf<'sms'>,
+        rendered: render(seedStep('sms', 'status-closed', { incident: { ...sentinelOnly, status: 'Closed', classification: 'BenignPositive' } })),
+        operation: 'send',
+        ticket: null,
+      }),
+    );
     expect(sms).not.toMatch(/https?:/);
     expect(sms).toContain('Open it in Microsoft Sentinel.');
     expect(smsSegments(sms)).toBe(1);
@@ -155,7 +158,7 @@ describe('exclusions', () => {
 const SMS_RECEIVER = receiverSchema.parse({ kind: 'sms', to: ['+14255550123'] }) as ReceiverOf<'sms'>;
 
 function smsBody(step: DeliveryStep): string {
-  return buildSmsPayload({ step, receiverName: 'soc-sms', receiver: SMS_RECEIVER, rendered: render(step), operation: 'send', ticket: null }).body;
+  return outboxBody(buildSmsPayload({ step, receiverName: 'soc-sms', receiver: SMS_RECEIVER, rendered: render(step), operation: 'send', ticket: null }));
 }
 
 /** every link to the incident in the text is whole (a title that is a URL is the attacker's text, cut like any title) */

@@ -6,7 +6,8 @@
 import type { AzuredevopsReceiver } from './schema.js';
 import { KitError } from '../../core/errors.js';
 import type { Severity } from '../../core/model.js';
-import type { OutboundPayload, PayloadBuilder } from '../types.js';
+import { ticketSegment } from '../request.js';
+import type { OutboundRequest, PayloadBuilder } from '../types.js';
 import { limitField } from '../truncate.js';
 
 export const ADO_MAX_TITLE_CHARS = 255;
@@ -31,7 +32,15 @@ export function adoIncidentTag(incidentKey: string): string {
   return `sentinel-${incidentKey.replace(/[,;\s]+/g, '-')}`.slice(0, ADO_MAX_TAG_CHARS);
 }
 
-export const buildAzuredevopsPayload: PayloadBuilder<AzuredevopsReceiver> = (input): OutboundPayload => {
+/** REST 7.1, relative to the organization URL (https://dev.azure.com/<org>) */
+export const ADO_API_VERSION = '7.1';
+
+/** create: POST …/workitems/$<type> (the "$" is literal); update and resolve: PATCH …/workitems/<id> */
+function workItemPath(receiver: AzuredevopsReceiver, item: string): string {
+  return `/${encodeURIComponent(receiver.project)}/_apis/wit/workitems/${item}?api-version=${ADO_API_VERSION}`;
+}
+
+export const buildAzuredevopsPayload: PayloadBuilder<AzuredevopsReceiver> = (input): OutboundRequest => {
   const { receiver, step, rendered } = input;
   const truncated: string[] = [];
   let ops: PatchOp[];
@@ -59,5 +68,14 @@ export const buildAzuredevopsPayload: PayloadBuilder<AzuredevopsReceiver> = (inp
     default:
       throw new KitError(`azuredevops: operation "${input.operation}" does not apply to a ticket receiver`, { kind: 'validation' });
   }
-  return { format: 'ado.json', contentType: 'application/json-patch+json', body: JSON.stringify(ops), truncated };
+  const create = input.operation === 'create';
+  return {
+    format: 'ado.json',
+    method: create ? 'POST' : 'PATCH',
+    path: workItemPath(receiver, create ? `$${encodeURIComponent(receiver.workItemType)}` : ticketSegment(input.ticket, '{id}')),
+    headers: { accept: 'application/json' },
+    contentType: 'application/json-patch+json',
+    body: { json: ops },
+    truncated,
+  };
 };

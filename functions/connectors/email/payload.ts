@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import type { EmailReceiver } from './schema.js';
 import { KitError } from '../../core/errors.js';
-import type { OutboundPayload, PayloadBuilder } from '../types.js';
+import type { OutboundRequest, PayloadBuilder } from '../types.js';
 import { limitField } from '../truncate.js';
 
 /** RFC 5322 puts no limit on a subject; 255 is what mail clients and ACS show without trouble. */
@@ -126,7 +126,7 @@ export function threadId(incidentKey: string, from: string): string {
   return `<sentinel-incident-${idPart(incidentKey)}@${domainOf(from)}>`;
 }
 
-export const buildEmailPayload: PayloadBuilder<EmailReceiver> = (input): OutboundPayload => {
+export const buildEmailPayload: PayloadBuilder<EmailReceiver> = (input): OutboundRequest => {
   const { receiver, step, rendered } = input;
   const truncated: string[] = [];
   const from = checkAddress(receiver.from, 'from');
@@ -157,5 +157,6 @@ export const buildEmailPayload: PayloadBuilder<EmailReceiver> = (input): Outboun
     [`--${boundary}`, `Content-Type: ${type}; charset=utf-8`, 'Content-Transfer-Encoding: quoted-printable', '', quotedPrintable(body)].join(CRLF);
 
   const body = [headers.join(CRLF), '', part('text/plain', text), part('text/html', html), `--${boundary}--`, ''].join(CRLF);
-  return { format: 'eml', contentType: 'message/rfc822', body, truncated };
+  // the message itself: a sender that takes raw MIME sends these bytes; ACS emails:send would take its parts
+  return { format: 'eml', method: 'POST', path: '', headers: {}, contentType: 'message/rfc822', body: { text: body }, truncated };
 };

@@ -6,7 +6,8 @@
 import type { FreshserviceReceiver } from './schema.js';
 import { KitError } from '../../core/errors.js';
 import type { Severity } from '../../core/model.js';
-import type { OutboundPayload, PayloadBuilder } from '../types.js';
+import { ticketSegment } from '../request.js';
+import type { OutboundRequest, PayloadBuilder } from '../types.js';
 import { limitField } from '../truncate.js';
 
 export const FRESHSERVICE_MAX_SUBJECT_CHARS = 255;
@@ -31,10 +32,13 @@ export function freshserviceIncidentTag(incidentKey: string): string {
   return `sentinel-${incidentKey.replace(/[^A-Za-z0-9_.-]+/g, '-')}`;
 }
 
-export const buildFreshservicePayload: PayloadBuilder<FreshserviceReceiver> = (input): OutboundPayload => {
+export const buildFreshservicePayload: PayloadBuilder<FreshserviceReceiver> = (input): OutboundRequest => {
   const { receiver, step, rendered } = input;
   const truncated: string[] = [];
+  const ticketPath = `/api/v2/tickets/${ticketSegment(input.ticket, '{id}')}`;
   let body: Record<string, unknown>;
+  let method: OutboundRequest['method'] = 'POST';
+  let path: string;
   switch (input.operation) {
     case 'create': {
       const subject = limitField('subject', textPart(rendered.parts, 'subject').replace(/\s+/g, ' ').trim(), FRESHSERVICE_MAX_SUBJECT_CHARS, truncated, { unit: 'utf16' });
@@ -48,16 +52,20 @@ export const buildFreshservicePayload: PayloadBuilder<FreshserviceReceiver> = (i
         tags: ['sentinel', freshserviceIncidentTag(step.incidentKey)],
         ...(receiver.groupId !== undefined ? { group_id: receiver.groupId } : {}),
       };
+      path = '/api/v2/tickets';
       break;
     }
     case 'update':
       body = { body: textPart(rendered.parts, 'note'), private: true };
+      path = `${ticketPath}/notes`;
       break;
     case 'resolve':
       body = { status: FRESHSERVICE_STATUS_RESOLVED };
+      method = 'PUT';
+      path = ticketPath;
       break;
     default:
       throw new KitError(`freshservice: operation "${input.operation}" does not apply to a ticket receiver`, { kind: 'validation' });
   }
-  return { format: 'freshservice.json', contentType: 'application/json', body: JSON.stringify(body), truncated };
+  return { format: 'freshservice.json', method, path, headers: { accept: 'application/json' }, contentType: 'application/json', body: { json: body }, truncated };
 };

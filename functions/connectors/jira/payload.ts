@@ -1,12 +1,17 @@
 /**
- * Jira Cloud REST v3 bodies. v3 takes Atlassian Document Format, whose text nodes are literal, so
- * attacker text cannot become wiki markup, links or mentions (v2 strings would). Render hands over
- * ADF documents; this builder checks their shape and fits them to Jira's limits.
+ * Jira Cloud REST v3 requests: create, comment, transition. v3 takes Atlassian Document Format, whose
+ * text nodes are literal, so attacker text cannot become wiki markup, links or mentions (v2 strings
+ * would). Render hands over ADF documents; this builder checks their shape and fits them to Jira's
+ * limits. The live target (target.ts) sends these same requests; only its reads (search, comments,
+ * transitions) are its own.
  */
 import { createHash } from 'node:crypto';
 import type { JiraReceiver } from './schema.js';
+import type { TicketRef } from '../../core/delivery.js';
 import { KitError } from '../../core/errors.js';
-import type { OutboundPayload, PayloadBuilder } from '../types.js';
+import { isJsonObject, type JsonObject } from '../../core/json-object.js';
+import { ticketSegment } from '../request.js';
+import type { OutboundRequest, PayloadBuilder } from '../types.js';
 
 /** Jira: "Summary must be less than 255 characters" (Alertmanager's maxSummaryLenRunes = 255). */
 export const JIRA_MAX_SUMMARY_RUNES = 255;
@@ -20,9 +25,6 @@ const ELLIPSIS = '…';
  * by name at delivery time), so an outbox resolve body carries this placeholder instead.
  */
 export const OUTBOX_TRANSITION_ID = 'done';
-
-type Json = Record<string, unknown>;
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export interface AdfDoc {
   type: 'doc';
@@ -54,32 +56,32 @@ function templateError(message: string, field: string): KitError {
 }
 
 /** Drops empty text nodes (Jira rejects them) and checks every node has a type. Returns a copy. */
-function cleanNode(node: unknown, path: string): Json | null {
-  if (!isObject(node) || typeof node.type !== 'string') throw templateError(`ADF node at ${path} has no "type"`, path);
+function cleanNode(node: unknown, path: string): JsonObject | null {
+  if (!isJsonObject(node) || typeof node.type !== 'string') throw templateError(`ADF node at ${path} has no "type"`, path);
   if (node.type === 'text') {
     if (typeof node.text !== 'string') throw templateError(`ADF text node at ${path} has no "text" string`, path);
     if (node.text.length === 0) return null;
   }
-  const copy: Json = { ...node };
+  const copy: JsonObject = { ...node };
   if (node.content !== undefined) {
     if (!Array.isArray(node.content)) throw templateError(`ADF node at ${path} has a "content" that is not an array`, path);
-    copy.content = node.content.map((c, i) => cleanNode(c, `${path}.content[${i}]`)).filter((c): c is Json => c !== null);
+    copy.content = node.content.map((c, i) => cleanNode(c, `${path}.content[${i}]`)).filter((c): c is JsonObject => c !== null);
   }
   return copy;
 }
 
 /** Minimal ADF check: `{type:"doc", version:1, content:[...]}`, every node typed, no empty text. */
 export function normaliseAdf(value: unknown, part: string): AdfDoc {
-  if (!isObject(value) || value.type !== 'doc') throw templateError(`part "${part}" must be an ADF document ({"type":"doc","version":1,...})`, part);
+  if (!isJsonObject(value) || value.type !== 'doc') throw templateError(`part "${part}" must be an ADF document ({"type":"doc","version":1,...})`, part);
   if (value.version !== 1) throw templateError(`part "${part}" has ADF version ${JSON.stringify(value.version)}; Jira accepts version 1`, part);
   if (!Array.isArray(value.content)) throw templateError(`part "${part}" needs a "content" array`, part);
-  const content = value.content.map((c, i) => cleanNode(c, `${part}.content[${i}]`)).filter((c): c is Json => c !== null);
+  const content = value.content.map((c, i) => cleanNode(c, `${part}.content[${i}]`)).filter((c): c is JsonObject => c !== null);
   return { ...value, type: 'doc', version: 1, content };
 }
 
-function textNodes(node: unknown, out: Json[] = []): Json[] {
+function textNodes(node: unknown, out: JsonObject[] = []): JsonObject[] {
   if (Array.isArray(node)) for (const c of node) textNodes(c, out);
-  else if (isObject(node)) {
+  else if (isJsonObject(node)) {
     if (node.type === 'text' && typeof node.text === 'string') out.push(node);
     if (node.content !== undefined) textNodes(node.content, out);
   }
@@ -129,10 +131,9 @@ function docPart(parts: Record<string, unknown>, part: 'description' | 'comment'
   return fitDoc(normaliseAdf(parts[part], part), part, truncated);
 }
 
-export function jiraCreateBody(
-  input: Parameters<PayloadBuilder<JiraReceiver>>[0],
-  truncated: string[] = [],
-): { fields: Json } {
+type BuildInput = Parameters<PayloadBuilder<JiraReceiver>>[0];
+
+function createBody(input: BuildInput, truncated: string[]): { fields: JsonObject } {
   const { receiver, step, rendered } = input;
   const labels = [...new Set(['sentinel', jiraLabelFor(step.incidentKey), ...receiver.labels])];
   return {
@@ -149,39 +150,53 @@ export function jiraCreateBody(
 /** the comment property that lets a retry recognise a comment an earlier try already added */
 export const JIRA_COMMENT_PROPERTY = 'sentinel-playbook-kit';
 
-export function jiraCommentBody(
-  parts: Record<string, unknown>,
-  truncated: string[] = [],
-  idempotencyKey?: string,
-): { body: AdfDoc; properties?: Array<{ key: string; value: { idempotencyKey: string } }> } {
-  const body = docPart(parts, 'comment', truncated);
-  return idempotencyKey ? { body, properties: [{ key: JIRA_COMMENT_PROPERTY, value: { idempotencyKey } }] } : { body };
+type CommentBody = { body: AdfDoc; properties: Array<{ key: string; value: { idempotencyKey: string } }> };
+
+function commentBody(input: BuildInput, truncated: string[]): CommentBody {
+  const body = docPart(input.rendered.parts, 'comment', truncated);
+  return { body, properties: [{ key: JIRA_COMMENT_PROPERTY, value: { idempotencyKey: input.step.idempotencyKey } }] };
 }
 
-export function jiraTransitionBody(
-  parts: Record<string, unknown>,
-  transitionId: string,
-  truncated: string[] = [],
-  idempotencyKey?: string,
-): { transition: { id: string }; update: { comment: Array<{ add: ReturnType<typeof jiraCommentBody> }> } } {
-  return { transition: { id: transitionId }, update: { comment: [{ add: jiraCommentBody(parts, truncated, idempotencyKey) }] } };
+/** /rest/api/3/issue/{issueIdOrKey}: the key when known (readable in logs), else the id; the template before a create */
+export function jiraIssuePath(ticket: TicketRef | null): string {
+  return `/rest/api/3/issue/${ticketSegment(ticket, '{issueIdOrKey}', (t) => t.key ?? t.id)}`;
 }
 
-export const buildJiraPayload: PayloadBuilder<JiraReceiver> = (input): OutboundPayload => {
+function jiraRequest(path: string, json: unknown, truncated: string[]): OutboundRequest {
+  return { format: 'jira.json', method: 'POST', path, headers: { accept: 'application/json' }, contentType: 'application/json', body: { json }, truncated };
+}
+
+/** POST /rest/api/3/issue */
+function jiraCreateRequest(input: BuildInput): OutboundRequest {
   const truncated: string[] = [];
-  let body: unknown;
+  return jiraRequest('/rest/api/3/issue', createBody(input, truncated), truncated);
+}
+
+/** POST /rest/api/3/issue/{issueIdOrKey}/comment, with the property that marks it as this step's */
+function jiraCommentRequest(input: BuildInput): OutboundRequest {
+  const truncated: string[] = [];
+  return jiraRequest(`${jiraIssuePath(input.ticket)}/comment`, commentBody(input, truncated), truncated);
+}
+
+/**
+ * POST /rest/api/3/issue/{issueIdOrKey}/transitions with the comment in `update.comment` (one call). The
+ * id differs per workflow: the live target looks it up by name; the outbox writes OUTBOX_TRANSITION_ID.
+ */
+export function jiraTransitionRequest(input: BuildInput, transitionId: string): OutboundRequest {
+  const truncated: string[] = [];
+  const json = { transition: { id: transitionId }, update: { comment: [{ add: commentBody(input, truncated) }] } };
+  return jiraRequest(`${jiraIssuePath(input.ticket)}/transitions`, json, truncated);
+}
+
+export const buildJiraPayload: PayloadBuilder<JiraReceiver> = (input): OutboundRequest => {
   switch (input.operation) {
     case 'create':
-      body = jiraCreateBody(input, truncated);
-      break;
+      return jiraCreateRequest(input);
     case 'update':
-      body = jiraCommentBody(input.rendered.parts, truncated, input.step.idempotencyKey);
-      break;
+      return jiraCommentRequest(input);
     case 'resolve':
-      body = jiraTransitionBody(input.rendered.parts, OUTBOX_TRANSITION_ID, truncated, input.step.idempotencyKey);
-      break;
+      return jiraTransitionRequest(input, OUTBOX_TRANSITION_ID);
     default:
       throw new KitError(`jira: operation "${input.operation}" does not apply to a ticket receiver`, { kind: 'validation' });
   }
-  return { format: 'jira.json', contentType: 'application/json', body: JSON.stringify(body), truncated };
 };

@@ -1,7 +1,8 @@
 /**
  * Jira Cloud REST v3 as a ticket target: the small functions the ticket engine (`../tickets/engine.ts`)
  * calls, on the shared target client. The engine owns the order, the markers and the settle delay; this
- * file only knows Jira's endpoints and shapes.
+ * file only knows Jira's endpoints and shapes. What is written to Jira (create, comment, transition) is the
+ * payload builder's request (`./payload.ts`), the same one the outbox writes; the reads stay here.
  *
  *  find        POST /rest/api/3/search/jql by the label `sentinel-<key>` (oldest first), naming the issue
  *              this process created in `reconcileIssues` (read-after-write for that id; search is
@@ -20,8 +21,10 @@ import type { TicketRef } from '../../core/delivery.js';
 import { KitError } from '../../core/errors.js';
 import { basicAuth, checkEndpointUrl, createTargetClient, type SendResponse, type TargetClient } from '../http/index.js';
 import { resolveSecret } from '../secrets.js';
+import { sendArguments } from '../request.js';
 import type { TicketContext, TicketTarget, TransitionOutcome } from '../tickets/engine.js';
-import { JIRA_COMMENT_PROPERTY, jiraCommentBody, jiraCreateBody, jiraLabelFor, jiraTransitionBody } from './payload.js';
+import type { OutboundRequest, PayloadInput } from '../types.js';
+import { buildJiraPayload, JIRA_COMMENT_PROPERTY, jiraIssuePath, jiraLabelFor, jiraTransitionRequest } from './payload.js';
 
 /**
  * A create that failed after it was sent may still have made the issue. Atlassian documents the search
@@ -89,7 +92,8 @@ export function openJiraTarget(options: JiraTargetOptions): TicketTarget {
 
   const call = (ctx: TicketContext, method: string, path: string, json?: unknown): Promise<SendResponse> =>
     client.send({ method, path, headers: { accept: 'application/json' }, json, signal: ctx.request.signal });
-  const issuePath = (t: TicketRef) => `/rest/api/3/issue/${encodeURIComponent(t.key ?? t.id)}`;
+  /** a request the payload builder made, sent as it is (the client serialises its JSON) */
+  const write = (ctx: TicketContext, request: OutboundRequest): Promise<SendResponse> => client.send(sendArguments(request, { signal: ctx.request.signal }));
   const ref = (ctx: TicketContext, id: string, key: string, state: TicketRef['state']): TicketRef => ({
     receiver: receiverName,
     incidentKey: ctx.request.step.incidentKey,
@@ -98,22 +102,30 @@ export function openJiraTarget(options: JiraTargetOptions): TicketTarget {
     url: `${baseUrl}/browse/${encodeURIComponent(key)}`,
     state,
   });
-  const parts = (ctx: TicketContext) => ctx.request.rendered.parts;
+  // the builder marks a comment with the step's idempotency key: the engine's marker (ctx.marker) is made from it
+  const input = (ctx: TicketContext, ticket: TicketRef | null, operation: PayloadInput['operation']): PayloadInput<JiraReceiver> => ({
+    step: ctx.request.step,
+    receiverName,
+    receiver,
+    rendered: ctx.request.rendered,
+    operation,
+    ticket,
+  });
 
   /**
    * Finds the transition named `name` (or leading to a status of that name) and posts it with the
    * comment. None available: if the issue is already on the wanted side (`done` or not), nothing to move.
    */
   async function move(ticket: TicketRef, ctx: TicketContext, name: string, field: string, wantDone: boolean): Promise<TransitionOutcome> {
-    const res = await call(ctx, 'GET', `${issuePath(ticket)}/transitions`);
+    const res = await call(ctx, 'GET', `${jiraIssuePath(ticket)}/transitions`);
     const transitions = res.json<TransitionsResponse>().transitions ?? [];
     const want = name.trim().toLowerCase();
     const match = transitions.find((t) => lower(t.name) === want) ?? transitions.find((t) => lower(t.to?.name) === want);
     if (match && typeof match.id === 'string') {
-      await call(ctx, 'POST', `${issuePath(ticket)}/transitions`, jiraTransitionBody(parts(ctx), match.id, [], ctx.marker.idempotencyKey));
+      await write(ctx, jiraTransitionRequest(input(ctx, ticket, wantDone ? 'resolve' : 'update'), match.id));
       return 'moved-with-comment';
     }
-    const issue = await call(ctx, 'GET', `${issuePath(ticket)}?fields=status`);
+    const issue = await call(ctx, 'GET', `${jiraIssuePath(ticket)}?fields=status`);
     const done = issue.json<IssueResponse>().fields?.status?.statusCategory?.key === 'done';
     if (done === wantDone) return 'already-there';
     const names = transitions.map((t) => `"${String(t.name)}"${t.to?.name ? ` (to ${String(t.to.name)})` : ''}`).join(', ');
@@ -157,8 +169,7 @@ export function openJiraTarget(options: JiraTargetOptions): TicketTarget {
     },
 
     async create(ctx) {
-      const input = { step: ctx.request.step, receiverName, receiver, rendered: ctx.request.rendered, operation: 'create' as const, ticket: null };
-      const res = await call(ctx, 'POST', '/rest/api/3/issue', jiraCreateBody(input));
+      const res = await write(ctx, buildJiraPayload(input(ctx, null, 'create')));
       const created = res.json<{ id?: unknown; key?: unknown }>();
       if (typeof created.id !== 'string' || typeof created.key !== 'string') {
         throw new KitError('jira: issue create answered without id and key', { kind: 'terminal', statusCode: res.status });
@@ -167,14 +178,14 @@ export function openJiraTarget(options: JiraTargetOptions): TicketTarget {
     },
 
     async hasComment(ticket, ctx) {
-      const res = await call(ctx, 'GET', `${issuePath(ticket)}/comment?orderBy=-created&maxResults=50&expand=properties`);
+      const res = await call(ctx, 'GET', `${jiraIssuePath(ticket)}/comment?orderBy=-created&maxResults=50&expand=properties`);
       const comments = res.json<CommentsResponse>().comments ?? [];
       const key = ctx.marker.idempotencyKey;
       return comments.some((c) => (c.properties ?? []).some((p) => p.key === JIRA_COMMENT_PROPERTY && p.value?.idempotencyKey === key));
     },
 
     async comment(ticket, ctx) {
-      await call(ctx, 'POST', `${issuePath(ticket)}/comment`, jiraCommentBody(parts(ctx), [], ctx.marker.idempotencyKey));
+      await write(ctx, buildJiraPayload(input(ctx, ticket, 'update')));
     },
 
     transition: (ticket, ctx) => move(ticket, ctx, receiver.doneTransition, `${prefix}.doneTransition`, true),

@@ -1,6 +1,7 @@
 /**
  * The outbox: the embedded default receiver. Every delivery to a receiver without an endpoint is
- * written as the target would get it, one file per API call, under
+ * written as the target would get it, one file per API call (the builder's request body, serialised by
+ * the one shared `outboxBody`, a body credential showing its stand-in), under
  * outbox/<receiver>/<incidentKey>-<n>.<ext>. Files appear whole or not at all (written to a temp
  * name, then hard-linked into place, which also refuses to overwrite an existing file).
  */
@@ -10,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import type { ReceiverConfig } from '../../config/schema.js';
 import { KINDS } from '../kinds.js';
 import type { TicketRef } from '../../core/delivery.js';
+import { outboxBody } from '../request.js';
 import { operationsFor, type Connector, type DeliveryRequest, type DeliveryResult, type Operation, type OutboxFormat, type PayloadBuilder } from '../types.js';
 
 /** incident keys come from the outside: keep file names to a safe alphabet */
@@ -72,8 +74,8 @@ export function createOutboxConnector(options: OutboxOptions): Connector {
       let lastPath: string | null = null;
       let lastOp: Operation = 'send';
       for (const op of operationsFor(req.step, ticket)) {
-        const payload = options.builder({ step: req.step, receiverName: req.receiverName, receiver: req.receiver, rendered: req.rendered, operation: op, ticket });
-        lastPath = await writeOutboxFile(dir, stem, payload.format, payload.body);
+        const request = options.builder({ step: req.step, receiverName: req.receiverName, receiver: req.receiver, rendered: req.rendered, operation: op, ticket });
+        lastPath = await writeOutboxFile(dir, stem, request.format, outboxBody(request));
         lastOp = op;
         if (op !== 'send') ticket = outboxTicketRef(req.receiverName, req.step.incidentKey, op === 'resolve' ? 'resolved' : 'open');
       }

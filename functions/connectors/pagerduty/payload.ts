@@ -1,8 +1,10 @@
 /**
- * PagerDuty Events API v2 (/v2/enqueue). dedup_key "sentinel-<key>" makes a repeated trigger land on
- * the same alert, so a retry never pages twice. PagerDuty shows nothing as markup: text only needs
- * to fit. The routing key is the credential and is not known here (config holds a reference), so
- * the body carries a placeholder the live connector replaces.
+ * PagerDuty Events API v2 (POST /v2/enqueue). dedup_key "sentinel-<key>" makes a repeated trigger land
+ * on the same alert, so a retry never pages twice. PagerDuty shows nothing as markup: text only needs
+ * to fit. The routing key is the credential and travels in the body, so the builder never holds it:
+ * the request names the slot (`credential`: routing_key, from the receiver's routingKey reference), a
+ * live sender fills it from the resolved secret (request.ts `sendArguments`), and the outbox writes
+ * PAGERDUTY_ROUTING_KEY_STAND_IN there, which is plainly not a key.
  */
 import { createHash } from 'node:crypto';
 import type { PagerdutyReceiver } from './schema.js';
@@ -10,13 +12,19 @@ import { KitError } from '../../core/errors.js';
 import { CUSTOMER, DEFENDER_EXPERTS, type Incident, type Severity } from '../../core/model.js';
 import { describeChange, distinctExclusionMatches } from '../../render/context.js';
 import { humanWords } from '../../render/words.js';
-import type { OutboundPayload, PayloadBuilder } from '../types.js';
+import { jsonBytes } from '../request.js';
+import type { CredentialSlot, OutboundRequest, PayloadBuilder } from '../types.js';
 import { limitField, truncate } from '../truncate.js';
 
 export const PAGERDUTY_MAX_SUMMARY_CHARS = 1024;
 export const PAGERDUTY_MAX_DEDUP_KEY_CHARS = 255;
 export const PAGERDUTY_MAX_EVENT_BYTES = 512 * 1024;
-export const ROUTING_KEY_PLACEHOLDER = '<routing-key>';
+/** what the outbox and `spk render` show as routing_key: a string the Events API schema accepts, never a key */
+export const PAGERDUTY_ROUTING_KEY_STAND_IN = '<routing-key>';
+/** an Events API v2 integration key is 32 characters: the size check leaves room for the field */
+const ROUTING_KEY_ROOM = Buffer.byteLength(`"routing_key":"${'0'.repeat(32)}",`, 'utf8');
+
+export const PAGERDUTY_ROUTING_KEY: CredentialSlot = { in: 'json', field: 'routing_key', from: 'routingKey', standIn: PAGERDUTY_ROUTING_KEY_STAND_IN };
 
 const SEVERITY: Record<Severity, 'critical' | 'error' | 'warning' | 'info'> = {
   High: 'critical',
@@ -77,11 +85,10 @@ function customDetails(input: Parameters<PayloadBuilder>[0], descriptionChars: n
   };
 }
 
-export const buildPagerdutyPayload: PayloadBuilder<PagerdutyReceiver> = (input): OutboundPayload => {
+export const buildPagerdutyPayload: PayloadBuilder<PagerdutyReceiver> = (input): OutboundRequest => {
   const { receiver, step, rendered } = input;
   const truncated: string[] = [];
   const dedupKey = input.ticket?.id && input.ticket.id.length <= PAGERDUTY_MAX_DEDUP_KEY_CHARS ? input.ticket.id : pagerdutyDedupKey(step.incidentKey);
-  const routingKey = ROUTING_KEY_PLACEHOLDER;
   let event: Record<string, unknown>;
   const action = input.operation === 'create' ? 'trigger' : input.operation === 'update' ? updateAction(step) : input.operation === 'resolve' ? 'resolve' : null;
   if (action === null) throw new KitError(`pagerduty: operation "${input.operation}" does not apply to a ticket receiver`, { kind: 'validation' });
@@ -92,7 +99,6 @@ export const buildPagerdutyPayload: PayloadBuilder<PagerdutyReceiver> = (input):
     const summary = limitField('summary', raw.replace(/\s+/g, ' ').trim(), PAGERDUTY_MAX_SUMMARY_CHARS, truncated, { unit: 'utf16' });
     const timestamp = step.incident.updatedAt && !Number.isNaN(Date.parse(step.incident.updatedAt)) ? new Date(step.incident.updatedAt).toISOString() : undefined;
     const build = (descriptionChars: number) => ({
-      routing_key: routingKey,
       event_action: action,
       dedup_key: dedupKey,
       payload: {
@@ -111,17 +117,30 @@ export const buildPagerdutyPayload: PayloadBuilder<PagerdutyReceiver> = (input):
     });
     let descriptionChars = 20_000;
     event = build(descriptionChars);
-    while (Buffer.byteLength(JSON.stringify(event), 'utf8') > PAGERDUTY_MAX_EVENT_BYTES && descriptionChars > 0) {
+    // measured once; an event over the limit is measured again after each halving of the description
+    let bytes = jsonBytes(event) + ROUTING_KEY_ROOM;
+    while (bytes > PAGERDUTY_MAX_EVENT_BYTES && descriptionChars > 0) {
       descriptionChars = Math.floor(descriptionChars / 2);
       event = build(descriptionChars);
+      bytes = jsonBytes(event) + ROUTING_KEY_ROOM;
       if (!truncated.includes('custom_details')) truncated.push('custom_details');
     }
+    if (bytes > PAGERDUTY_MAX_EVENT_BYTES) {
+      throw new KitError(`pagerduty: the event is larger than ${PAGERDUTY_MAX_EVENT_BYTES} bytes`, { kind: 'template', where: { field: 'custom_details' } });
+    }
   } else {
-    event = { routing_key: routingKey, event_action: action, dedup_key: dedupKey };
+    // an action and a dedup_key of at most 255 characters: nothing to measure
+    event = { event_action: action, dedup_key: dedupKey };
   }
-  const body = JSON.stringify(event);
-  if (Buffer.byteLength(body, 'utf8') > PAGERDUTY_MAX_EVENT_BYTES) {
-    throw new KitError(`pagerduty: the event is larger than ${PAGERDUTY_MAX_EVENT_BYTES} bytes`, { kind: 'template', where: { field: 'custom_details' } });
-  }
-  return { format: 'pagerduty.json', contentType: 'application/json', body, truncated };
+  // the path is the Events API's, relative to https://events.pagerduty.com (the receiver's eventsUrl names the whole URL)
+  return {
+    format: 'pagerduty.json',
+    method: 'POST',
+    path: '/v2/enqueue',
+    headers: {},
+    contentType: 'application/json',
+    body: { json: event },
+    truncated,
+    credential: PAGERDUTY_ROUTING_KEY,
+  };
 };

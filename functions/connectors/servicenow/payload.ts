@@ -6,7 +6,8 @@
 import type { ServicenowReceiver } from './schema.js';
 import { KitError } from '../../core/errors.js';
 import type { Severity } from '../../core/model.js';
-import type { OutboundPayload, PayloadBuilder } from '../types.js';
+import { ticketSegment } from '../request.js';
+import type { OutboundRequest, PayloadBuilder } from '../types.js';
 import { limitField } from '../truncate.js';
 
 export const SERVICENOW_MAX_SHORT_DESCRIPTION = 160;
@@ -26,7 +27,7 @@ function textPart(parts: Record<string, unknown>, name: string): string {
   return v;
 }
 
-export const buildServicenowPayload: PayloadBuilder<ServicenowReceiver> = (input): OutboundPayload => {
+export const buildServicenowPayload: PayloadBuilder<ServicenowReceiver> = (input): OutboundRequest => {
   const { receiver, step, rendered } = input;
   const truncated: string[] = [];
   const text = (part: string, field: string, max: number) => limitField(field, textPart(rendered.parts, part), max, truncated, { unit: 'utf16' });
@@ -59,5 +60,16 @@ export const buildServicenowPayload: PayloadBuilder<ServicenowReceiver> = (input
     default:
       throw new KitError(`servicenow: operation "${input.operation}" does not apply to a ticket receiver`, { kind: 'validation' });
   }
-  return { format: 'servicenow.json', contentType: 'application/json', body: JSON.stringify(body), truncated };
+  // the table name is validated by the receiver schema ([a-z0-9_]+); a record is addressed by its sys_id
+  const table = `/api/now/table/${receiver.table}`;
+  const create = input.operation === 'create';
+  return {
+    format: 'servicenow.json',
+    method: create ? 'POST' : 'PATCH',
+    path: create ? table : `${table}/${ticketSegment(input.ticket, '{sys_id}')}`,
+    headers: { accept: 'application/json' },
+    contentType: 'application/json',
+    body: { json: body },
+    truncated,
+  };
 };

@@ -5,7 +5,8 @@
  */
 import type { SlackReceiver } from './schema.js';
 import { KitError } from '../../core/errors.js';
-import type { OutboundPayload, PayloadBuilder } from '../types.js';
+import { isJsonObject, type JsonObject } from '../../core/json-object.js';
+import type { OutboundRequest, PayloadBuilder } from '../types.js';
 import { limitField } from '../truncate.js';
 
 export const SLACK_MAX_BLOCKS = 50;
@@ -17,28 +18,25 @@ export const SLACK_MAX_BUTTON_CHARS = 75;
 /** Slack truncates the top-level text after 40,000 characters; notifications show far less */
 export const SLACK_MAX_TEXT_CHARS = 40_000;
 
-type Json = Record<string, unknown>;
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
-
 function templateError(message: string, field: string): KitError {
   return new KitError(`slack: ${message}`, { kind: 'template', where: { field } });
 }
 
 /** cuts one text object's text in place; an empty text would be refused by Slack */
 function fitText(obj: unknown, max: number, path: string, truncated: string[]): boolean {
-  if (!isObject(obj) || typeof obj.text !== 'string') return true;
+  if (!isJsonObject(obj) || typeof obj.text !== 'string') return true;
   const text = limitField(path, obj.text, max, truncated, { unit: 'utf16', markup: 'slack' });
   obj.text = text;
   return text.trim() !== '';
 }
 
-function fitBlock(block: Json, path: string, truncated: string[]): Json | null {
+function fitBlock(block: JsonObject, path: string, truncated: string[]): JsonObject | null {
   switch (block.type) {
     case 'header':
       return fitText(block.text, SLACK_MAX_HEADER_CHARS, `${path}.text`, truncated) ? block : null;
     case 'section': {
-      const hasText = isObject(block.text) && fitText(block.text, SLACK_MAX_SECTION_CHARS, `${path}.text`, truncated);
-      if (isObject(block.text) && !hasText) delete block.text;
+      const hasText = isJsonObject(block.text) && fitText(block.text, SLACK_MAX_SECTION_CHARS, `${path}.text`, truncated);
+      if (isJsonObject(block.text) && !hasText) delete block.text;
       if (Array.isArray(block.fields)) {
         block.fields = block.fields.filter((f, i) => fitText(f, SLACK_MAX_FIELD_CHARS, `${path}.fields[${i}]`, truncated)).slice(0, 10);
         if ((block.fields as unknown[]).length === 0) delete block.fields;
@@ -52,7 +50,7 @@ function fitBlock(block: Json, path: string, truncated: string[]): Json | null {
     }
     case 'actions': {
       if (!Array.isArray(block.elements)) return null;
-      for (const [i, e] of block.elements.entries()) if (isObject(e)) fitText(e.text, SLACK_MAX_BUTTON_CHARS, `${path}.elements[${i}].text`, truncated);
+      for (const [i, e] of block.elements.entries()) if (isJsonObject(e)) fitText(e.text, SLACK_MAX_BUTTON_CHARS, `${path}.elements[${i}].text`, truncated);
       return block;
     }
     default:
@@ -60,9 +58,9 @@ function fitBlock(block: Json, path: string, truncated: string[]): Json | null {
   }
 }
 
-export const buildSlackPayload: PayloadBuilder<SlackReceiver> = (input): OutboundPayload => {
+export const buildSlackPayload: PayloadBuilder<SlackReceiver> = (input): OutboundRequest => {
   const part = input.rendered.parts.message;
-  if (!isObject(part)) throw templateError(`template "${input.rendered.template}" must produce a "message" part: {"text": …, "blocks": […]}`, 'message');
+  if (!isJsonObject(part)) throw templateError(`template "${input.rendered.template}" must produce a "message" part: {"text": …, "blocks": […]}`, 'message');
   const message = structuredClone(part);
   const truncated: string[] = [];
 
@@ -70,7 +68,7 @@ export const buildSlackPayload: PayloadBuilder<SlackReceiver> = (input): Outboun
   if (message.blocks !== undefined && !Array.isArray(message.blocks)) throw templateError('"blocks" must be an array', 'message.blocks');
 
   let blocks = ((message.blocks as unknown[] | undefined) ?? []).map((b, i) => {
-    if (!isObject(b) || typeof b.type !== 'string') throw templateError(`block ${i} has no "type"`, `message.blocks[${i}]`);
+    if (!isJsonObject(b) || typeof b.type !== 'string') throw templateError(`block ${i} has no "type"`, `message.blocks[${i}]`);
     return fitBlock(b, `blocks[${i}]`, truncated);
   });
   blocks = blocks.filter((b) => b !== null);
@@ -81,8 +79,8 @@ export const buildSlackPayload: PayloadBuilder<SlackReceiver> = (input): Outboun
   const text = limitField('text', typeof message.text === 'string' ? message.text : '', SLACK_MAX_TEXT_CHARS, truncated, { unit: 'utf16', markup: 'slack' });
   if (text.trim() === '' && blocks.length === 0) throw templateError('the message has neither text nor blocks', 'message');
 
-  const content: Json = { text: text || `Microsoft Sentinel incident ${input.step.incidentKey}`, blocks };
-  const body: Json = input.receiver.channel
+  const content: JsonObject = { text: text || `Microsoft Sentinel incident ${input.step.incidentKey}`, blocks };
+  const body: JsonObject = input.receiver.channel
     ? {
         channel: input.receiver.channel,
         ...content,
@@ -91,5 +89,14 @@ export const buildSlackPayload: PayloadBuilder<SlackReceiver> = (input): Outboun
         metadata: { event_type: 'sentinel_incident_change', event_payload: { incident_key: input.step.incidentKey, playbook: input.step.playbook } },
       }
     : { ...content, unfurl_links: false, unfurl_media: false };
-  return { format: 'slack.json', contentType: 'application/json; charset=utf-8', body: JSON.stringify(body), truncated };
+  // chat.postMessage is relative to the Web API base (https://slack.com/api); a webhook URL is the endpoint itself
+  return {
+    format: 'slack.json',
+    method: 'POST',
+    path: input.receiver.channel ? '/chat.postMessage' : '',
+    headers: {},
+    contentType: 'application/json; charset=utf-8',
+    body: { json: body },
+    truncated,
+  };
 };

@@ -5,7 +5,7 @@
 import type { SmsReceiver } from './schema.js';
 import { KitError } from '../../core/errors.js';
 import { SMS_DEFAULT_MAX_SEGMENTS, normaliseSms, truncateSms } from '../../render/sms.js';
-import type { OutboundPayload, PayloadBuilder } from '../types.js';
+import type { OutboundRequest, PayloadBuilder } from '../types.js';
 
 export interface SmsPayloadOptions {
   /** billed segments one message may take (GSM-7 153 / UCS-2 67 characters each when split) */
@@ -13,7 +13,7 @@ export interface SmsPayloadOptions {
 }
 
 export function buildSmsPayloadWith(options: SmsPayloadOptions = {}): PayloadBuilder<SmsReceiver> {
-  return (input): OutboundPayload => {
+  return (input): OutboundRequest => {
     const maxSegments = options.maxSegments ?? input.receiver.maxSegments ?? SMS_DEFAULT_MAX_SEGMENTS;
     const raw = input.rendered.parts.text;
     if (typeof raw !== 'string') {
@@ -22,7 +22,16 @@ export function buildSmsPayloadWith(options: SmsPayloadOptions = {}): PayloadBui
     const text = normaliseSms(raw);
     if (text === '') throw new KitError('sms: the rendered text is empty', { kind: 'template', where: { field: 'text' } });
     const cut = truncateSms(text, { maxSegments });
-    return { format: 'sms.txt', contentType: 'text/plain; charset=utf-8', body: cut.text, truncated: cut.truncated ? ['text'] : [] };
+    // the message text: the sender puts it in ACS `message` or Twilio `Body`
+    return {
+      format: 'sms.txt',
+      method: 'POST',
+      path: '',
+      headers: {},
+      contentType: 'text/plain; charset=utf-8',
+      body: { text: cut.text },
+      truncated: cut.truncated ? ['text'] : [],
+    };
   };
 }
 

@@ -5,8 +5,10 @@
  */
 import type { TeamsReceiver } from './schema.js';
 import { KitError } from '../../core/errors.js';
+import { isJsonObject, type JsonObject } from '../../core/json-object.js';
 import type { Incident } from '../../core/model.js';
-import type { OutboundPayload, PayloadBuilder } from '../types.js';
+import { jsonBytes } from '../request.js';
+import type { OutboundRequest, PayloadBuilder } from '../types.js';
 
 /** Teams renders Adaptive Cards up to 1.5; a higher version shows as "card cannot be displayed". */
 export const TEAMS_MAX_CARD_VERSION = 5;
@@ -15,9 +17,6 @@ export const TEAMS_MAX_BYTES = 28 * 1024;
 /** A truncated text keeps at least this much, so a cut message still says what it is about. */
 const MIN_TEXT_CHARS = 200;
 const ELLIPSIS = '…';
-
-type Json = Record<string, unknown>;
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function byteLength(s: string): number {
   return Buffer.byteLength(s, 'utf8');
@@ -30,18 +29,18 @@ interface TextSlot {
   set(v: string): void;
 }
 
-function collect(node: unknown, path: string, visit: (node: Json, path: string) => void): void {
+function collect(node: unknown, path: string, visit: (node: JsonObject, path: string) => void): void {
   if (Array.isArray(node)) {
     node.forEach((child, i) => collect(child, `${path}[${i}]`, visit));
     return;
   }
-  if (!isObject(node)) return;
+  if (!isJsonObject(node)) return;
   visit(node, path);
   for (const [k, v] of Object.entries(node)) if (typeof v === 'object' && v !== null) collect(v, `${path}.${k}`, visit);
 }
 
 /** TextRun texts and bare-string inlines of RichTextBlocks: where render puts untrusted, long text. */
-function richTextSlots(card: Json): TextSlot[] {
+function richTextSlots(card: JsonObject): TextSlot[] {
   const slots: TextSlot[] = [];
   collect(card, 'card', (node, path) => {
     if (node.type === 'TextRun' && typeof node.text === 'string') {
@@ -57,7 +56,7 @@ function richTextSlots(card: Json): TextSlot[] {
   return slots;
 }
 
-function textBlockSlots(card: Json): TextSlot[] {
+function textBlockSlots(card: JsonObject): TextSlot[] {
   const slots: TextSlot[] = [];
   collect(card, 'card', (node, path) => {
     if (node.type === 'TextBlock' && typeof node.text === 'string') {
@@ -67,7 +66,7 @@ function textBlockSlots(card: Json): TextSlot[] {
   return slots;
 }
 
-function factSets(card: Json): Array<{ path: string; facts: unknown[] }> {
+function factSets(card: JsonObject): Array<{ path: string; facts: unknown[] }> {
   const sets: Array<{ path: string; facts: unknown[] }> = [];
   collect(card, 'card', (node, path) => {
     if (node.type === 'FactSet' && Array.isArray(node.facts)) sets.push({ path: `${path}.facts`, facts: node.facts as unknown[] });
@@ -76,12 +75,13 @@ function factSets(card: Json): Array<{ path: string; facts: unknown[] }> {
 }
 
 /**
- * Shortens the longest slot first until `size()` fits `limit` or nothing is longer than the floor.
+ * Shortens the longest slot first until the message fits `limit` or nothing is longer than the floor.
  * Each cut removes at least the current excess in UTF-8 bytes, whole code points only (never half a
- * surrogate pair); JSON escaping can leave a little over, which the next pass takes.
+ * surrogate pair); JSON escaping can leave a little over, which the next pass takes. `bytes` is the
+ * current size; `measure` re-measures after a cut (once per cut). Returns the size after the last cut.
  */
-function shrinkTexts(slots: TextSlot[], size: () => number, limit: number, cut: Set<string>): void {
-  for (let guard = 0; guard < 1000 && size() > limit; guard++) {
+function shrinkTexts(slots: TextSlot[], bytes: number, measure: () => number, limit: number, cut: Set<string>): number {
+  for (let guard = 0; guard < 1000 && bytes > limit; guard++) {
     let longest: TextSlot | undefined;
     let longestLen = MIN_TEXT_CHARS;
     for (const s of slots) {
@@ -91,14 +91,16 @@ function shrinkTexts(slots: TextSlot[], size: () => number, limit: number, cut: 
         longestLen = len;
       }
     }
-    if (!longest) return;
-    const excessBytes = size() - limit + byteLength(ELLIPSIS);
+    if (!longest) return bytes;
+    const excessBytes = bytes - limit + byteLength(ELLIPSIS);
     const chars = Array.from(longest.get());
     let keep = chars.length;
     for (let removed = 0; keep > MIN_TEXT_CHARS && removed < excessBytes; ) removed += byteLength(chars[--keep] ?? '');
     longest.set(chars.slice(0, keep).join('') + ELLIPSIS);
     cut.add(longest.path);
+    bytes = measure();
   }
+  return bytes;
 }
 
 /** Absolute https only: anything else (javascript:, http:, relative) is dropped from the card. */
@@ -115,14 +117,14 @@ function removeUnsafeOpenUrls(node: unknown): void {
   if (Array.isArray(node)) {
     for (let i = node.length - 1; i >= 0; i--) {
       const child = node[i];
-      if (isObject(child) && child.type === 'Action.OpenUrl' && !isHttpsUrl(child.url)) node.splice(i, 1);
+      if (isJsonObject(child) && child.type === 'Action.OpenUrl' && !isHttpsUrl(child.url)) node.splice(i, 1);
       else removeUnsafeOpenUrls(child);
     }
     return;
   }
-  if (!isObject(node)) return;
+  if (!isJsonObject(node)) return;
   for (const [k, v] of Object.entries(node)) {
-    if (isObject(v) && v.type === 'Action.OpenUrl' && !isHttpsUrl(v.url)) delete node[k];
+    if (isJsonObject(v) && v.type === 'Action.OpenUrl' && !isHttpsUrl(v.url)) delete node[k];
     else removeUnsafeOpenUrls(v);
   }
 }
@@ -138,7 +140,7 @@ export function incidentLink(incident: Incident): { url: string; title: string }
  * Exactly one top-level Action.OpenUrl to the incident, first in the list: the template's own if it
  * has one (its title wins), else a new one. Other OpenUrl actions (runbooks, guidance) stay.
  */
-function ensureIncidentAction(card: Json, incident: Incident): void {
+function ensureIncidentAction(card: JsonObject, incident: Incident): void {
   const link = incidentLink(incident);
   const actions = Array.isArray(card.actions) ? (card.actions as unknown[]) : [];
   if (!link) {
@@ -146,14 +148,14 @@ function ensureIncidentAction(card: Json, incident: Incident): void {
     return;
   }
   const known = new Set([incident.links.defender, incident.links.sentinel].filter((u): u is string => typeof u === 'string'));
-  const isIncidentAction = (a: unknown): a is Json => isObject(a) && a.type === 'Action.OpenUrl' && known.has(a.url as string);
+  const isIncidentAction = (a: unknown): a is JsonObject => isJsonObject(a) && a.type === 'Action.OpenUrl' && known.has(a.url as string);
   const existing = actions.find(isIncidentAction);
   const others = actions.filter((a) => !isIncidentAction(a));
   const title = existing && typeof existing.title === 'string' && existing.title.trim() !== '' ? existing.title : link.title;
   card.actions = [{ type: 'Action.OpenUrl', title, url: link.url }, ...others];
 }
 
-function normaliseVersion(card: Json): void {
+function normaliseVersion(card: JsonObject): void {
   const raw = card.version;
   if (raw === undefined) {
     card.version = `1.${TEAMS_MAX_CARD_VERSION}`;
@@ -170,16 +172,17 @@ function normaliseVersion(card: Json): void {
   if (Number(m[2]) > TEAMS_MAX_CARD_VERSION) card.version = `1.${TEAMS_MAX_CARD_VERSION}`;
 }
 
-function envelope(card: Json): string {
-  return JSON.stringify({
+/** the Workflows message around the card; it holds the card itself, so later cuts to the card show in it */
+function envelope(card: JsonObject): JsonObject {
+  return {
     type: 'message',
     attachments: [{ contentType: 'application/vnd.microsoft.card.adaptive', contentUrl: null, content: card }],
-  });
+  };
 }
 
-export const buildTeamsPayload: PayloadBuilder<TeamsReceiver> = (input): OutboundPayload => {
+export const buildTeamsPayload: PayloadBuilder<TeamsReceiver> = (input): OutboundRequest => {
   const part = input.rendered.parts.card;
-  if (!isObject(part) || part.type !== 'AdaptiveCard') {
+  if (!isJsonObject(part) || part.type !== 'AdaptiveCard') {
     throw new KitError(`teams: template "${input.rendered.template}" must produce a "card" part that is an AdaptiveCard object`, {
       kind: 'template',
       where: { field: 'card' },
@@ -191,23 +194,28 @@ export const buildTeamsPayload: PayloadBuilder<TeamsReceiver> = (input): Outboun
   ensureIncidentAction(card, input.step.incident);
 
   const cut = new Set<string>();
-  const size = () => byteLength(envelope(card));
-  if (size() > TEAMS_MAX_BYTES) shrinkTexts(richTextSlots(card), size, TEAMS_MAX_BYTES, cut);
-  if (size() > TEAMS_MAX_BYTES) {
+  const message = envelope(card);
+  // measured once; only a message over the limit is measured again, once after each cut
+  const measure = () => jsonBytes(message);
+  let bytes = measure();
+  if (bytes > TEAMS_MAX_BYTES) bytes = shrinkTexts(richTextSlots(card), bytes, measure, TEAMS_MAX_BYTES, cut);
+  if (bytes > TEAMS_MAX_BYTES) {
     for (const set of factSets(card)) {
-      while (set.facts.length > 0 && size() > TEAMS_MAX_BYTES) {
+      while (set.facts.length > 0 && bytes > TEAMS_MAX_BYTES) {
         set.facts.pop();
         cut.add(set.path);
+        bytes = measure();
       }
     }
   }
-  if (size() > TEAMS_MAX_BYTES) shrinkTexts(textBlockSlots(card), size, TEAMS_MAX_BYTES, cut);
-  if (size() > TEAMS_MAX_BYTES) {
-    throw new KitError(`teams: the card is ${size()} bytes after truncation; Teams accepts at most ${TEAMS_MAX_BYTES}`, {
+  if (bytes > TEAMS_MAX_BYTES) bytes = shrinkTexts(textBlockSlots(card), bytes, measure, TEAMS_MAX_BYTES, cut);
+  if (bytes > TEAMS_MAX_BYTES) {
+    throw new KitError(`teams: the card is ${bytes} bytes after truncation; Teams accepts at most ${TEAMS_MAX_BYTES}`, {
       kind: 'template',
       where: { field: 'card' },
     });
   }
 
-  return { format: 'teams.json', contentType: 'application/json', body: envelope(card), truncated: [...cut] };
+  // the webhook URL is the endpoint (and the credential): the request goes to it as it is
+  return { format: 'teams.json', method: 'POST', path: '', headers: {}, contentType: 'application/json', body: { json: message }, truncated: [...cut] };
 };

@@ -6,6 +6,7 @@
 import type { TeamsReceiver } from './schema.js';
 import { KitError } from '../../core/errors.js';
 import { createTargetClient, teamsWorkflowsCheck, webhookUrlAuth } from '../http/index.js';
+import { sendArguments } from '../request.js';
 import { resolveSecret } from '../secrets.js';
 import type { Connector, DeliveryRequest, DeliveryResult } from '../types.js';
 import { buildTeamsPayload } from './payload.js';
@@ -41,7 +42,7 @@ export function createTeamsConnector(options: TeamsConnectorOptions): Connector 
         timeoutMs: options.fetchTimeoutMs,
         secrets: [webhookUrl],
       });
-      const payload = buildTeamsPayload({
+      const message = buildTeamsPayload({
         step: request.step,
         receiverName,
         receiver,
@@ -50,12 +51,8 @@ export function createTeamsConnector(options: TeamsConnectorOptions): Connector 
         ticket: null,
       });
       // Workflows answers 202: accepted by the flow, not yet posted. Nothing later can be asked, so that is "sent".
-      await client.send({
-        method: 'POST',
-        headers: { 'content-type': payload.contentType },
-        body: payload.body,
-        signal: request.signal,
-      });
+      // The card goes as JSON data; the client serialises it, once.
+      await client.send(sendArguments(message, { signal: request.signal }));
       return { action: 'sent', ticket: null, outbox: null };
     },
   };

@@ -5,7 +5,7 @@
  */
 import type { VoiceReceiver } from './schema.js';
 import { KitError } from '../../core/errors.js';
-import type { OutboundPayload, PayloadBuilder } from '../types.js';
+import type { OutboundRequest, PayloadBuilder } from '../types.js';
 import { measure, truncate } from '../truncate.js';
 
 /** Twilio error 32018: "Twiml" longer than 4000 characters */
@@ -35,7 +35,7 @@ function fitTwiml(doc: string): { doc: string; cut: boolean } {
   return { doc, cut };
 }
 
-export const buildVoicePayload: PayloadBuilder<VoiceReceiver> = (input): OutboundPayload => {
+export const buildVoicePayload: PayloadBuilder<VoiceReceiver> = (input): OutboundRequest => {
   const raw = input.rendered.parts.twiml;
   if (typeof raw !== 'string') throw templateError('the template must produce a "twiml" part');
   const body = raw.trim().replace(/^<\?xml[^>]*\?>\s*/, '');
@@ -43,5 +43,6 @@ export const buildVoicePayload: PayloadBuilder<VoiceReceiver> = (input): Outboun
     throw templateError('the TwiML must be one <Response>…</Response> document');
   }
   const { doc, cut } = fitTwiml(`${XML_DECLARATION}\n${body}`);
-  return { format: 'twiml.xml', contentType: 'application/xml; charset=utf-8', body: doc, truncated: cut ? ['twiml'] : [] };
+  // the TwiML document: the sender puts it in the `Twiml` parameter of a Twilio Calls create
+  return { format: 'twiml.xml', method: 'POST', path: '', headers: {}, contentType: 'application/xml; charset=utf-8', body: { text: doc }, truncated: cut ? ['twiml'] : [] };
 };

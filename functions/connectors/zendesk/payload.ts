@@ -6,7 +6,8 @@
 import type { ZendeskReceiver } from './schema.js';
 import { KitError } from '../../core/errors.js';
 import type { Severity } from '../../core/model.js';
-import type { OutboundPayload, PayloadBuilder } from '../types.js';
+import { ticketSegment } from '../request.js';
+import type { OutboundRequest, PayloadBuilder } from '../types.js';
 import { limitField } from '../truncate.js';
 
 export const ZENDESK_MAX_SUBJECT_CHARS = 255;
@@ -26,7 +27,7 @@ export function zendeskIncidentTag(incidentKey: string): string {
   return `sentinel-${incidentKey.toLowerCase().replace(/[^a-z0-9_\-/:.]+/g, '-')}`;
 }
 
-export const buildZendeskPayload: PayloadBuilder<ZendeskReceiver> = (input): OutboundPayload => {
+export const buildZendeskPayload: PayloadBuilder<ZendeskReceiver> = (input): OutboundRequest => {
   const { receiver, step, rendered } = input;
   const truncated: string[] = [];
   let ticket: Record<string, unknown>;
@@ -53,5 +54,14 @@ export const buildZendeskPayload: PayloadBuilder<ZendeskReceiver> = (input): Out
     default:
       throw new KitError(`zendesk: operation "${input.operation}" does not apply to a ticket receiver`, { kind: 'validation' });
   }
-  return { format: 'zendesk.json', contentType: 'application/json', body: JSON.stringify({ ticket }), truncated };
+  const create = input.operation === 'create';
+  return {
+    format: 'zendesk.json',
+    method: create ? 'POST' : 'PUT',
+    path: create ? '/api/v2/tickets.json' : `/api/v2/tickets/${ticketSegment(input.ticket, '{id}')}.json`,
+    headers: { accept: 'application/json' },
+    contentType: 'application/json',
+    body: { json: { ticket } },
+    truncated,
+  };
 };
