@@ -41,7 +41,7 @@ export function createConnector(receiverName: string, receiver: ReceiverConfig, 
   }
   const outbox = createOutboxConnector({ dir: options.outboxDir, builder: payloadBuilderOf(receiver.kind) });
   if (options.outboxRecordedAs !== 'outbox') return outbox;
-  return { deliver: async (req) => ({ ...(await outbox.deliver(req)), action: 'outbox' }) };
+  return { execute: async (req) => ({ ...(await outbox.execute(req)), action: 'outbox' }) };
 }
 
 /** connectors are cheap but hold no per-call state; cache one per receiver name for a process */

@@ -95,7 +95,8 @@ export interface DeliveryResult {
 }
 
 export interface Connector {
-  deliver(request: DeliveryRequest): Promise<DeliveryResult>;
+  /** makes the step's calls on the target (a send, or a ticket's create/update/resolve) */
+  execute(request: DeliveryRequest): Promise<DeliveryResult>;
 }
 
 /**

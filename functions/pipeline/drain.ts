@@ -1,7 +1,7 @@
 /**
- * Runs deliver over the queue until it is empty: what the Functions host does with the queue trigger,
+ * Runs processDelivery over the queue until it is empty: what the Functions host does with the queue trigger,
  * for the CLI and the tests. Re-queued messages (Retry-After) are waited for by polling the queue's
- * visibility, never by sleeping inside deliver. Each message's dequeueCount goes to deliver as the host's
+ * visibility, never by sleeping inside processDelivery. Each message's dequeueCount goes to processDelivery as the host's
  * would, so a message received again after a try that threw counts as another attempt.
  */
 import type { DeliveryOutcome } from '../core/delivery.js';

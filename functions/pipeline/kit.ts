@@ -1,6 +1,6 @@
 /**
  * Wiring shared by every entry point: a loaded kit (config + templates) and a set of state stores
- * become the dependencies of ingest and deliver. Entry points choose the stores and the outbox folder;
+ * become the dependencies of ingest and processDelivery. Entry points choose the stores and the outbox folder;
  * nothing else differs between the Function App, the CLI and the tests.
  */
 import type { LoadedKit } from '../config/load.js';

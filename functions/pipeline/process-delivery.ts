@@ -1,5 +1,5 @@
 /**
- * Deliver: one queued step, as named stages (each in ./deliver/):
+ * processDelivery: one queued step, as named stages (each in ./stages/):
  *
  *   dedup → lease → render → send → record → after delivered
  *                      └──────┴─ failed before the target accepted → retry or poison

@@ -513,7 +513,7 @@ describe('Teams: 202 is sent; a connector that wraps its failure in a 200 is not
     const connector = createTeamsConnector({ receiverName: 'soc-teams', receiver, env: { SOC_TEAMS_WEBHOOK: url } });
     const step = makeStep();
     const request = { step, receiverName: 'soc-teams', receiver, rendered: renderedTeams(step.incident), existingTicket: null };
-    const err = await failure(connector.deliver(request));
+    const err = await failure(connector.execute(request));
     expect(err.kind).toBe('rate-limited');
     expectNoneOf(everythingShown(err), [SIG, teams.path]);
     expect(server.requests[0]?.headers['user-agent']).toBe(KIT_USER_AGENT);

@@ -169,7 +169,7 @@ describe('Jira connector against a fake Jira Cloud', () => {
 
   it('creates an issue after a search finds none: checks method, path, auth, content type and body', async () => {
     const { jira, server, connector, request } = await setup();
-    const result = await connector().deliver(request(ticketStep('upsert')));
+    const result = await connector().execute(request(ticketStep('upsert')));
     expect(result.action).toBe('created');
     expect(result.ticket).toEqual({
       receiver: 'soc-jira',
@@ -202,16 +202,16 @@ describe('Jira connector against a fake Jira Cloud', () => {
   it('never puts attacker text in JQL', async () => {
     const { server, connector, request } = await setup();
     const incident = makeIncident({ key: 'x" OR project = "HR', title: '" OR 1=1 --' });
-    await connector().deliver(request(ticketStep('upsert', { incident, incidentKey: incident.key })));
+    await connector().execute(request(ticketStep('upsert', { incident, incidentKey: incident.key })));
     const jql = (JSON.parse(server.requests[0]!.body) as { jql: string }).jql;
     expect(jql).toMatch(/^project = "SOC" AND labels = "sentinel-[a-z0-9-]+" ORDER BY created ASC$/);
   });
 
   it('with a ticket from the kit\'s store it neither searches nor creates: it comments', async () => {
     const { jira, server, connector, request } = await setup();
-    const first = await connector().deliver(request(ticketStep('upsert')));
+    const first = await connector().execute(request(ticketStep('upsert')));
     server.requests.length = 0;
-    const second = await connector().deliver(request(ticketStep('upsert', { idempotencyKey: 'b'.repeat(64) }), first.ticket));
+    const second = await connector().execute(request(ticketStep('upsert', { idempotencyKey: 'b'.repeat(64) }), first.ticket));
     expect(second.action).toBe('updated');
     // it looks for its own comment first (any try may be a redelivery), then comments
     expect(server.requests.map((r) => `${r.method} ${r.path}`)).toEqual(['GET /rest/api/3/issue/SOC-1/comment', 'POST /rest/api/3/issue/SOC-1/comment']);
@@ -224,7 +224,7 @@ describe('Jira connector against a fake Jira Cloud', () => {
 
   it('a comment whose response was lost is not added again by the retry', async () => {
     const { jira, connector, request } = await setup();
-    const first = await connector().deliver(request(ticketStep('upsert')));
+    const first = await connector().execute(request(ticketStep('upsert')));
     const step = ticketStep('upsert', { idempotencyKey: 'c'.repeat(64) });
     // Jira stores the comment, then the connection drops before the 201 arrives
     const lossy = await startFakeServer((req, params) =>
@@ -235,7 +235,7 @@ describe('Jira connector against a fake Jira Cloud', () => {
     const receiver = receiverFor(lossy.url);
     const flaky = createJiraConnector({ receiverName: 'soc-jira', receiver, env: { JIRA_EMAIL: EMAIL, JIRA_API_TOKEN: TOKEN } });
     const call = (attempt: number) =>
-      flaky.deliver({ step, receiverName: 'soc-jira', receiver, rendered: renderedJira(), existingTicket: first.ticket, attempt });
+      flaky.execute({ step, receiverName: 'soc-jira', receiver, rendered: renderedJira(), existingTicket: first.ticket, attempt });
     await expect(call(1)).rejects.toMatchObject({ kind: 'retryable' });
     expect(jira.issue('SOC-1')!.comments).toHaveLength(1);
     const retry = await call(2);
@@ -250,9 +250,9 @@ describe('Jira connector against a fake Jira Cloud', () => {
 
   it('search before create finds an existing issue: no second create, a comment instead', async () => {
     const { jira, server, connector, request } = await setup();
-    await connector().deliver(request(ticketStep('upsert')));
+    await connector().execute(request(ticketStep('upsert')));
     // a new process that lost its ticket store: only Jira's search can tell
-    const again = await connector().deliver(request(ticketStep('upsert')));
+    const again = await connector().execute(request(ticketStep('upsert')));
     expect(again.action).toBe('updated');
     expect(again.ticket?.key).toBe('SOC-1');
     expect(jira.countIssuesWithLabel('sentinel-12345')).toBe(1);
@@ -265,9 +265,9 @@ describe('Jira connector against a fake Jira Cloud', () => {
       { id: '701', name: 'Close Issue', to: 'Closed', toCategory: 'done' as const },
     ];
     const { jira, server, connector, request } = await setup({ transitions }, { doneTransition: 'close issue' });
-    const created = await connector().deliver(request(ticketStep('upsert')));
+    const created = await connector().execute(request(ticketStep('upsert')));
     server.requests.length = 0;
-    const resolved = await connector().deliver(request(ticketStep('resolve'), created.ticket));
+    const resolved = await connector().execute(request(ticketStep('resolve'), created.ticket));
     expect(resolved.action).toBe('resolved');
     expect(resolved.ticket?.state).toBe('resolved');
     expect(server.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
@@ -286,15 +286,15 @@ describe('Jira connector against a fake Jira Cloud', () => {
     // changes still reach the ticket, once
     expect(jira.issue('SOC-1')!.comments).toHaveLength(1);
     const again = ticketStep('resolve', { idempotencyKey: 'd'.repeat(64) });
-    expect((await connector().deliver(request(again, resolved.ticket))).action).toBe('resolved');
-    expect((await connector().deliver(request(again, resolved.ticket))).action).toBe('resolved');
+    expect((await connector().execute(request(again, resolved.ticket))).action).toBe('resolved');
+    expect((await connector().execute(request(again, resolved.ticket))).action).toBe('resolved');
     expect(jira.issue('SOC-1')!.comments).toHaveLength(2);
   });
 
   it('matches the target status name when no transition has the configured name', async () => {
     const transitions = [{ id: '41', name: 'Resolve it', to: 'Resolved', toCategory: 'done' as const }];
     const { jira, connector, request } = await setup({ transitions }, { doneTransition: 'RESOLVED' });
-    await connector().deliver(request(ticketStep('resolve')));
+    await connector().execute(request(ticketStep('resolve')));
     expect(jira.issue('SOC-1')!.status.name).toBe('Resolved');
   });
 
@@ -304,9 +304,9 @@ describe('Jira connector against a fake Jira Cloud', () => {
       { id: '51', name: 'Won\'t Do', to: 'Rejected', toCategory: 'done' as const },
     ];
     const { jira, connector, request } = await setup({ transitions }, { doneTransition: 'Done' });
-    const created = await connector().deliver(request(ticketStep('upsert')));
+    const created = await connector().execute(request(ticketStep('upsert')));
     const err = await connector()
-      .deliver(request(ticketStep('resolve'), created.ticket))
+      .execute(request(ticketStep('resolve'), created.ticket))
       .then(() => undefined, (e: unknown) => e as KitError);
     expect(err).toBeInstanceOf(KitError);
     expect(err?.kind).toBe('terminal');
@@ -318,9 +318,9 @@ describe('Jira connector against a fake Jira Cloud', () => {
 
   it('a resolve retried after the transition went through does not comment twice', async () => {
     const { jira, connector, request } = await setup();
-    const created = await connector().deliver(request(ticketStep('upsert')));
-    await connector().deliver(request(ticketStep('resolve'), created.ticket));
-    const again = await connector().deliver(request(ticketStep('resolve'), created.ticket));
+    const created = await connector().execute(request(ticketStep('upsert')));
+    await connector().execute(request(ticketStep('resolve'), created.ticket));
+    const again = await connector().execute(request(ticketStep('resolve'), created.ticket));
     expect(again).toMatchObject({ action: 'resolved', ticket: { state: 'resolved' } });
     expect(jira.issue('SOC-1')!.comments).toHaveLength(1);
   });
@@ -334,7 +334,7 @@ describe('Jira connector against a fake Jira Cloud', () => {
         expect(server.requests.some((r) => r.path.endsWith('/transitions'))).toBe(false);
         stored.push(t);
       },
-    }).deliver(request(ticketStep('resolve')));
+    }).execute(request(ticketStep('resolve')));
     expect(result).toMatchObject({ action: 'resolved', ticket: { key: 'SOC-1', state: 'resolved' } });
     expect(stored.map((t) => t.key)).toEqual(['SOC-1']);
     expect(jira.issue('SOC-1')!.status.category).toBe('done');
@@ -343,20 +343,20 @@ describe('Jira connector against a fake Jira Cloud', () => {
   describe('eventual consistency of search/jql', () => {
     it('inside the index delay a new process cannot see the issue: only the ticket store prevents a duplicate', async () => {
       const { jira, connector, request, advance } = await setup({ searchLagMs: 60_000 });
-      const first = await connector().deliver(request(ticketStep('upsert')));
+      const first = await connector().execute(request(ticketStep('upsert')));
 
       // the documented window: the ticket store write was lost and another instance retries within the lag
-      const blind = await connector().deliver(request(ticketStep('upsert')));
+      const blind = await connector().execute(request(ticketStep('upsert')));
       expect(blind.action).toBe('created');
       expect(jira.countIssuesWithLabel('sentinel-12345')).toBe(2);
 
       // with the ticket store (ledger first) there is no search at all, so no duplicate
-      const withStore = await connector().deliver(request(ticketStep('upsert'), first.ticket));
+      const withStore = await connector().execute(request(ticketStep('upsert'), first.ticket));
       expect(withStore.action).toBe('updated');
 
       // once the index catches up, search finds the oldest issue
       advance(60_000);
-      const later = await connector().deliver(request(ticketStep('upsert')));
+      const later = await connector().execute(request(ticketStep('upsert')));
       expect(later).toMatchObject({ action: 'updated', ticket: { key: 'SOC-1' } });
       expect(jira.countIssuesWithLabel('sentinel-12345')).toBe(2);
     });
@@ -364,8 +364,8 @@ describe('Jira connector against a fake Jira Cloud', () => {
     it('the same process names the ids it created in reconcileIssues, so its retry finds the issue', async () => {
       const { jira, server, connector, request } = await setup({ searchLagMs: 60_000 });
       const one = connector();
-      await one.deliver(request(ticketStep('upsert')));
-      const retry = await one.deliver(request(ticketStep('upsert')));
+      await one.execute(request(ticketStep('upsert')));
+      const retry = await one.execute(request(ticketStep('upsert')));
       expect(retry.action).toBe('updated');
       expect(jira.countIssuesWithLabel('sentinel-12345')).toBe(1);
       const searches = server.requests.filter((r) => r.path === '/rest/api/3/search/jql').map((r) => JSON.parse(r.body) as Record<string, unknown>);
@@ -387,9 +387,9 @@ describe('Jira connector against a fake Jira Cloud', () => {
       servers.push(server);
       const connector = createJiraConnector({ receiverName: 'soc-jira', receiver: receiverFor(server.url), env: { JIRA_EMAIL: EMAIL, JIRA_API_TOKEN: TOKEN } });
       const req = (): DeliveryRequest => ({ step: ticketStep('upsert'), receiverName: 'soc-jira', receiver: receiverFor(server.url), rendered: renderedJira(), existingTicket: null });
-      await expect(connector.deliver(req())).rejects.toMatchObject({ kind: 'rate-limited', retryAfterMs: 9000 });
+      await expect(connector.execute(req())).rejects.toMatchObject({ kind: 'rate-limited', retryAfterMs: 9000 });
       mode = 'reset';
-      const err = await connector.deliver(req()).then(() => undefined, (e: unknown) => e as KitError);
+      const err = await connector.execute(req()).then(() => undefined, (e: unknown) => e as KitError);
       expect(err?.kind).toBe('rate-limited');
       expect(err?.retryAfterMs).toBeGreaterThan(3_500_000);
       expect(err?.retryAfterMs).toBeLessThanOrEqual(3_600_000);
@@ -404,7 +404,7 @@ describe('Jira connector against a fake Jira Cloud', () => {
       const receiver = receiverFor(server.url);
       const connector = createJiraConnector({ receiverName: 'soc-jira', receiver, env: { JIRA_EMAIL: EMAIL, JIRA_API_TOKEN: TOKEN } });
       const err = await connector
-        .deliver({ step: ticketStep('upsert'), receiverName: 'soc-jira', receiver, rendered: renderedJira(), existingTicket: null })
+        .execute({ step: ticketStep('upsert'), receiverName: 'soc-jira', receiver, rendered: renderedJira(), existingTicket: null })
         .then(() => undefined, (e: unknown) => e as KitError);
       expect(err).toMatchObject({ kind: 'retryable', statusCode: 503, retryAfterMs: JIRA_SEARCH_SETTLE_MS });
     });
@@ -413,7 +413,7 @@ describe('Jira connector against a fake Jira Cloud', () => {
       const { receiver, server } = await setup();
       const wrong = createJiraConnector({ receiverName: 'soc-jira', receiver, env: { JIRA_EMAIL: EMAIL, JIRA_API_TOKEN: 'not-the-right-token-123' } });
       const err = await wrong
-        .deliver({ step: ticketStep('upsert'), receiverName: 'soc-jira', receiver, rendered: renderedJira(), existingTicket: null })
+        .execute({ step: ticketStep('upsert'), receiverName: 'soc-jira', receiver, rendered: renderedJira(), existingTicket: null })
         .then(() => undefined, (e: unknown) => e as KitError);
       expect(err?.kind).toBe('auth');
       expect(err?.message).not.toContain('not-the-right-token-123');
@@ -422,7 +422,7 @@ describe('Jira connector against a fake Jira Cloud', () => {
 
     it('a body Jira rejects → terminal with Jira\'s own words', async () => {
       const { connector, request } = await setup({ issueTypes: ['Bug'] });
-      await expect(connector().deliver(request(ticketStep('upsert')))).rejects.toMatchObject({
+      await expect(connector().execute(request(ticketStep('upsert')))).rejects.toMatchObject({
         kind: 'terminal',
         statusCode: 400,
         message: expect.stringContaining('Specify a valid issue type'),
@@ -433,7 +433,7 @@ describe('Jira connector against a fake Jira Cloud', () => {
       const { receiver, server } = await setup();
       const connector = createJiraConnector({ receiverName: 'soc-jira', receiver, env: { JIRA_EMAIL: EMAIL } });
       await expect(
-        connector.deliver({ step: ticketStep('upsert'), receiverName: 'soc-jira', receiver, rendered: renderedJira(), existingTicket: null }),
+        connector.execute({ step: ticketStep('upsert'), receiverName: 'soc-jira', receiver, rendered: renderedJira(), existingTicket: null }),
       ).rejects.toMatchObject({ kind: 'config', message: expect.stringContaining('env:JIRA_API_TOKEN') });
       expect(server.requests).toHaveLength(0);
     });
@@ -464,7 +464,7 @@ describe('Jira connector against a fake Jira Cloud', () => {
         const step = ticketStep(action, { incident, incidentKey: key });
         for (let attempt = 1; ; attempt++) {
           try {
-            const result = await connector.deliver({ step, receiverName: 'soc-jira', receiver, rendered: renderedJira(incident), existingTicket: store.get(key) ?? null });
+            const result = await connector.execute({ step, receiverName: 'soc-jira', receiver, rendered: renderedJira(incident), existingTicket: store.get(key) ?? null });
             if (result.ticket) store.set(key, result.ticket);
             break;
           } catch (e) {

@@ -117,7 +117,7 @@ describe('no webhook secret in any error the Teams connector raises', () => {
       receiver: { kind: 'teams', webhookUrl: 'env:TEAMS_WEBHOOK' },
       env: { TEAMS_WEBHOOK: url },
       fetchTimeoutMs: 2000,
-    }).deliver({ step, receiverName: 'soc-teams', receiver: { kind: 'teams' }, rendered: renderedTeams(step.incident), existingTicket: null });
+    }).execute({ step, receiverName: 'soc-teams', receiver: { kind: 'teams' }, rendered: renderedTeams(step.incident), existingTicket: null });
 
   it('connection refused (network error whose cause names the address)', async () => {
     const s = await startFakeServer(() => reply(202));

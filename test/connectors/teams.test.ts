@@ -176,7 +176,7 @@ describe('Teams connector against a fake Workflows endpoint', () => {
 
   it('POSTs the envelope as JSON to the webhook URL; 202 means sent', async () => {
     const { teams, server, connector } = await setup();
-    const result = await connector.deliver(request());
+    const result = await connector.execute(request());
     expect(result).toEqual({ action: 'sent', ticket: null, outbox: null });
     expect(server.requests).toHaveLength(1);
     const req = server.requests[0]!;
@@ -191,28 +191,28 @@ describe('Teams connector against a fake Workflows endpoint', () => {
 
   it('a 200 is also sent', async () => {
     const { connector } = await setup({ sig: 'abc12345', acceptStatus: 200 });
-    await expect(connector.deliver(request())).resolves.toMatchObject({ action: 'sent' });
+    await expect(connector.execute(request())).resolves.toMatchObject({ action: 'sent' });
   });
 
   it('a message the endpoint finds too large is terminal', async () => {
     const { connector } = await setup({ sig: 'abc12345', maxBytes: 1000 });
-    await expect(connector.deliver(request())).rejects.toMatchObject({ kind: 'terminal', statusCode: 413 });
+    await expect(connector.execute(request())).rejects.toMatchObject({ kind: 'terminal', statusCode: 413 });
   });
 
   it('throttling is rate-limited with the flow\'s Retry-After', async () => {
     const server = await startFakeServer(() => rateLimited(17));
     servers.push(server);
     const connector = createTeamsConnector({ receiverName: 'soc-teams', receiver, env: { SOC_TEAMS_WEBHOOK: `${server.url}/workflows/x/triggers/manual/paths/invoke?sig=abcdefgh` } });
-    await expect(connector.deliver(request())).rejects.toMatchObject({ kind: 'rate-limited', retryAfterMs: 17_000 });
+    await expect(connector.execute(request())).rejects.toMatchObject({ kind: 'rate-limited', retryAfterMs: 17_000 });
   });
 
   it('an unset webhook setting is a config error naming the reference', async () => {
     const connector = createTeamsConnector({ receiverName: 'soc-teams', receiver, env: {} });
-    await expect(connector.deliver(request())).rejects.toMatchObject({ kind: 'config', message: expect.stringContaining('env:SOC_TEAMS_WEBHOOK') });
+    await expect(connector.execute(request())).rejects.toMatchObject({ kind: 'config', message: expect.stringContaining('env:SOC_TEAMS_WEBHOOK') });
   });
 
   it('a receiver without webhookUrl is a config error (it belongs to the outbox)', async () => {
     const connector = createTeamsConnector({ receiverName: 'soc-teams', receiver: { kind: 'teams' }, env: {} });
-    await expect(connector.deliver(request())).rejects.toMatchObject({ kind: 'config', message: expect.stringContaining('outbox') });
+    await expect(connector.execute(request())).rejects.toMatchObject({ kind: 'config', message: expect.stringContaining('outbox') });
   });
 });

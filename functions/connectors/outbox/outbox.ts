@@ -67,7 +67,7 @@ export function outboxTicketRef(receiverName: string, incidentKey: string, state
 
 export function createOutboxConnector(options: OutboxOptions): Connector {
   return {
-    async deliver(req: DeliveryRequest): Promise<DeliveryResult> {
+    async execute(req: DeliveryRequest): Promise<DeliveryResult> {
       const dir = join(options.dir, safeFileStem(req.receiverName));
       const stem = safeFileStem(req.step.incidentKey);
       let ticket = req.existingTicket;

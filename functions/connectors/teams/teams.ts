@@ -23,7 +23,7 @@ export function createTeamsConnector(options: TeamsConnectorOptions): Connector 
   const field = `receivers.${receiverName}.webhookUrl`;
 
   return {
-    async deliver(request: DeliveryRequest): Promise<DeliveryResult> {
+    async execute(request: DeliveryRequest): Promise<DeliveryResult> {
       // resolved per delivery so a rotated Key Vault secret is picked up without a restart
       const webhookUrl = resolveSecret(receiver.webhookUrl, options.env ?? process.env, field);
       if (webhookUrl === undefined) {

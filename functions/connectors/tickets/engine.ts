@@ -125,7 +125,7 @@ export function createTicketConnector(options: TicketConnectorOptions): Connecto
   }
 
   return {
-    async deliver(request: DeliveryRequest): Promise<DeliveryResult> {
+    async execute(request: DeliveryRequest): Promise<DeliveryResult> {
       const { step } = request;
       if (step.stepType !== 'ticket') {
         throw new KitError(`${options.name}: receiver ${receiverName} only takes ticket steps, got a ${step.stepType} step`, { kind: 'validation' });

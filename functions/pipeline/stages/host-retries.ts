@@ -43,7 +43,7 @@ export function isHostsLastTry(host: HostTry): boolean {
 /**
  * On the host's last try, after earlier tries threw: give the step up instead of trying once more, so a
  * try that crashes the process (not just throws) cannot leave the host to poison it behind the kit's
- * back. (With maxDequeueCount 1 the first try is also the last; that one is tried, see deliver.)
+ * back. (With maxDequeueCount 1 the first try is also the last; that one is tried, see processDelivery.)
  */
 export function giveUpInsteadOfTrying(host: HostTry): boolean {
   return isHostsLastTry(host) && countOf(host.dequeueCount, 1) > 1;

@@ -9,5 +9,5 @@ import type { DeliveryDeps } from './types.js';
 export async function send(prepared: Prepared, attempt: number, deps: Pick<DeliveryDeps, 'connectorFor'>): Promise<DeliveryResult> {
   const { step, receiver, rendered, ticket } = prepared;
   const connector = deps.connectorFor(step.receiver, receiver);
-  return connector.deliver({ step, receiverName: step.receiver, receiver, rendered, existingTicket: ticket, attempt });
+  return connector.execute({ step, receiverName: step.receiver, receiver, rendered, existingTicket: ticket, attempt });
 }

@@ -1,5 +1,5 @@
 /**
- * What every delivery stage shares: the dependencies deliver runs on, and one `Try` — one step being
+ * What every delivery stage shares: the dependencies processDelivery runs on, and one `Try` — one step being
  * delivered on one attempt — with the ledger entry and outcome shapes built from it.
  */
 import type { ReceiverConfig } from '../../config/schema.js';

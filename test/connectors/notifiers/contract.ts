@@ -57,7 +57,7 @@ export function notifierContract(name: string, makeHarness: MakeNotifierHarness)
       const h = await makeHarness();
       open.push(h);
       const failure = (p: Promise<unknown>) => p.then(() => { throw new Error('expected the delivery to fail'); }, (e: unknown) => e as KitError);
-      return { h, failure, deliver: () => h.connector().deliver(h.request()) };
+      return { h, failure, deliver: () => h.connector().execute(h.request()) };
     }
 
     it('an ordinary message is sent once', async () => {
@@ -109,12 +109,12 @@ export function notifierContract(name: string, makeHarness: MakeNotifierHarness)
 
     it('an oversized message is cut to the target\'s limit and sent; a target that still refuses the size is terminal', async () => {
       const { h, failure } = await setup();
-      await h.connector().deliver(h.oversizedRequest());
+      await h.connector().execute(h.oversizedRequest());
       const body = h.bodies().at(-1)!;
       expect(Buffer.byteLength(body)).toBeLessThanOrEqual(h.maxBytes);
       expect(h.accepted()).toHaveLength(1);
       h.answerNext(reply(413, { error: { code: 'RequestEntityTooLarge', message: 'Request Entity too large' } }));
-      expect(await failure(h.connector().deliver(h.request()))).toMatchObject({ kind: 'terminal', statusCode: 413 });
+      expect(await failure(h.connector().execute(h.request()))).toMatchObject({ kind: 'terminal', statusCode: 413 });
     });
 
     it('no error carries the credential, even when the target echoes it back', async () => {

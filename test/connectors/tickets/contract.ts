@@ -73,7 +73,7 @@ export function ticketTargetContract(name: string, makeHarness: MakeTicketHarnes
           ...(changes ? { changes } : {}),
         });
       };
-      const deliver = (c: Connector, s: DeliveryStep, ticket: TicketRef | null = null) => c.deliver(h.request(s, ticket));
+      const deliver = (c: Connector, s: DeliveryStep, ticket: TicketRef | null = null) => c.execute(h.request(s, ticket));
       const failure = (p: Promise<unknown>) => p.then(() => { throw new Error('expected the delivery to fail'); }, (e: unknown) => e as KitError);
       return { h, step, deliver, failure };
     }

@@ -109,7 +109,7 @@ function setup(options: Parameters<typeof memoryTarget>[0] = {}, onTicketCreated
 describe('ticket engine ordering', () => {
   it('no ticket known: searches, then creates, then stops', async () => {
     const { connector, calls, tickets } = setup();
-    const result = await connector.deliver(request(step('upsert')));
+    const result = await connector.execute(request(step('upsert')));
     expect(result).toMatchObject({ action: 'created', ticket: { id: '1', state: 'open' }, outbox: null });
     expect(calls).toEqual(['find', 'create']);
     expect(tickets).toHaveLength(1);
@@ -117,9 +117,9 @@ describe('ticket engine ordering', () => {
 
   it('a ticket from the kit\'s store: no search, no create; looks for its marker, then comments', async () => {
     const { connector, calls, tickets } = setup();
-    const first = await connector.deliver(request(step('upsert')));
+    const first = await connector.execute(request(step('upsert')));
     calls.length = 0;
-    const again = await connector.deliver(request(step('upsert', { idempotencyKey: 'b'.repeat(64) }), first.ticket));
+    const again = await connector.execute(request(step('upsert', { idempotencyKey: 'b'.repeat(64) }), first.ticket));
     expect(again.action).toBe('updated');
     expect(calls).toEqual(['hasComment', 'comment']);
     expect(tickets[0]!.comments).toEqual(['b'.repeat(64)]);
@@ -127,9 +127,9 @@ describe('ticket engine ordering', () => {
 
   it('search finds the ticket: no second create, a comment instead', async () => {
     const { connector, calls, tickets } = setup();
-    await connector.deliver(request(step('upsert')));
+    await connector.execute(request(step('upsert')));
     calls.length = 0;
-    const again = await connector.deliver(request(step('upsert', { idempotencyKey: 'c'.repeat(64) })));
+    const again = await connector.execute(request(step('upsert', { idempotencyKey: 'c'.repeat(64) })));
     expect(again).toMatchObject({ action: 'updated', ticket: { id: '1' } });
     expect(calls).toEqual(['find', 'hasComment', 'comment']);
     expect(tickets).toHaveLength(1);
@@ -138,7 +138,7 @@ describe('ticket engine ordering', () => {
   it('a search hit for another incident is refused, never commented on', async () => {
     const { connector, returnForeign, calls } = setup();
     returnForeign({ receiver: 'mem', incidentKey: 'someone-else', id: '99', key: null, url: null, state: 'open' });
-    await expect(connector.deliver(request(step('upsert')))).rejects.toMatchObject({ kind: 'terminal' });
+    await expect(connector.execute(request(step('upsert')))).rejects.toMatchObject({ kind: 'terminal' });
     expect(calls).toEqual(['find']);
   });
 
@@ -148,7 +148,7 @@ describe('ticket engine ordering', () => {
       order.push(`stored ${t.id} after ${calls.join(',')}`);
       throw new Error('table storage down');
     });
-    const result = await connector.deliver(request(step('resolve')));
+    const result = await connector.execute(request(step('resolve')));
     expect(result).toMatchObject({ action: 'resolved', ticket: { id: '1', state: 'resolved' } });
     expect(order).toEqual(['stored 1 after find,create']);
     expect(calls).toEqual(['find', 'create', 'transition']);
@@ -157,74 +157,74 @@ describe('ticket engine ordering', () => {
   it('an in-doubt create is retried no sooner than the settle delay; other failures keep their own delay', async () => {
     const { connector, faults } = setup({ settleMs: 30_000 });
     faults.create = () => new KitError('503', { kind: 'retryable', statusCode: 503, retryAfterMs: 5000 });
-    await expect(connector.deliver(request(step('upsert')))).rejects.toMatchObject({ kind: 'retryable', statusCode: 503, retryAfterMs: 30_000 });
+    await expect(connector.execute(request(step('upsert')))).rejects.toMatchObject({ kind: 'retryable', statusCode: 503, retryAfterMs: 30_000 });
     faults.create = () => new KitError('429', { kind: 'rate-limited', statusCode: 429, retryAfterMs: 9000 });
-    await expect(connector.deliver(request(step('upsert', { incident: makeStep().incident, incidentKey: 'other' })))).rejects.toMatchObject({ retryAfterMs: 9000 });
+    await expect(connector.execute(request(step('upsert', { incident: makeStep().incident, incidentKey: 'other' })))).rejects.toMatchObject({ retryAfterMs: 9000 });
     const zero = setup({ settleMs: 0 });
     zero.faults.create = () => new KitError('reset', { kind: 'retryable' });
-    await expect(zero.connector.deliver(request(step('upsert')))).rejects.toMatchObject({ kind: 'retryable', retryAfterMs: undefined });
+    await expect(zero.connector.execute(request(step('upsert')))).rejects.toMatchObject({ kind: 'retryable', retryAfterMs: undefined });
   });
 
   it('names the ticket it created in this process to the next search (read-after-write hint)', async () => {
     const { connector, seenCreatedHere } = setup();
-    await connector.deliver(request(step('upsert')));
-    await connector.deliver(request(step('upsert', { idempotencyKey: 'e'.repeat(64) })));
+    await connector.execute(request(step('upsert')));
+    await connector.execute(request(step('upsert', { idempotencyKey: 'e'.repeat(64) })));
     expect(seenCreatedHere).toEqual([undefined, '1']);
   });
 
   it('a comment whose answer was lost is not added again by the retry', async () => {
     const { connector, faults, tickets } = setup();
-    const first = await connector.deliver(request(step('upsert')));
+    const first = await connector.execute(request(step('upsert')));
     faults.comment = () => new KitError('reset', { kind: 'retryable' });
     const s = step('upsert', { idempotencyKey: 'f'.repeat(64) });
-    await expect(connector.deliver(request(s, first.ticket))).rejects.toMatchObject({ kind: 'retryable' });
-    await connector.deliver(request(s, first.ticket));
+    await expect(connector.execute(request(s, first.ticket))).rejects.toMatchObject({ kind: 'retryable' });
+    await connector.execute(request(s, first.ticket));
     expect(tickets[0]!.comments).toEqual(['f'.repeat(64)]);
   });
 
   it('resolve: the transition carries the comment; a ticket already resolved gets the changes as one comment', async () => {
     const { connector, calls, tickets } = setup();
-    const first = await connector.deliver(request(step('upsert')));
+    const first = await connector.execute(request(step('upsert')));
     calls.length = 0;
-    const resolved = await connector.deliver(request(step('resolve'), first.ticket));
+    const resolved = await connector.execute(request(step('resolve'), first.ticket));
     expect(resolved).toMatchObject({ action: 'resolved', ticket: { state: 'resolved' } });
     expect(calls).toEqual(['transition']);
     const later = step('resolve', { idempotencyKey: 'd'.repeat(64) });
-    await connector.deliver(request(later, resolved.ticket));
-    await connector.deliver(request(later, resolved.ticket));
+    await connector.execute(request(later, resolved.ticket));
+    await connector.execute(request(later, resolved.ticket));
     expect(tickets[0]!.comments).toEqual(['a'.repeat(64), 'd'.repeat(64)]);
   });
 
   it('a target whose transition takes no comment gets the comment after it, once', async () => {
     const { connector, calls, tickets } = setup({ transitionCarriesComment: false });
-    const first = await connector.deliver(request(step('upsert')));
+    const first = await connector.execute(request(step('upsert')));
     calls.length = 0;
-    await connector.deliver(request(step('resolve', { idempotencyKey: 'g'.repeat(64) }), first.ticket));
+    await connector.execute(request(step('resolve', { idempotencyKey: 'g'.repeat(64) }), first.ticket));
     expect(calls).toEqual(['transition', 'hasComment', 'comment']);
     expect(tickets[0]!.comments).toEqual(['g'.repeat(64)]);
   });
 
   it('reactivation reopens a resolved ticket when the target can; a late update never does', async () => {
     const { connector, calls, tickets } = setup({ reopen: true });
-    const created = await connector.deliver(request(step('resolve')));
+    const created = await connector.execute(request(step('resolve')));
     calls.length = 0;
-    const late = await connector.deliver(request(step('upsert', { idempotencyKey: 'h'.repeat(64), changes: [lateActive] }), created.ticket));
+    const late = await connector.execute(request(step('upsert', { idempotencyKey: 'h'.repeat(64), changes: [lateActive] }), created.ticket));
     expect(late.ticket?.state).toBe('resolved');
     expect(calls).toEqual(['hasComment', 'comment']);
     calls.length = 0;
-    const reopened = await connector.deliver(request(step('upsert', { idempotencyKey: 'i'.repeat(64), changes: [reactivated] }), created.ticket));
+    const reopened = await connector.execute(request(step('upsert', { idempotencyKey: 'i'.repeat(64), changes: [reactivated] }), created.ticket));
     expect(reopened).toMatchObject({ action: 'updated', ticket: { state: 'open' } });
     expect(calls).toEqual(['reopen']);
     expect(tickets[0]!.ref.state).toBe('open');
     // the reopen's answer was lost and the store still says resolved: no second reopen comment
-    await connector.deliver(request(step('upsert', { idempotencyKey: 'i'.repeat(64), changes: [reactivated] }), created.ticket));
+    await connector.execute(request(step('upsert', { idempotencyKey: 'i'.repeat(64), changes: [reactivated] }), created.ticket));
     expect(tickets[0]!.comments.filter((c) => c === 'i'.repeat(64))).toHaveLength(1);
   });
 
   it('reactivation on a target without reopen: the changes arrive as a comment, the ticket stays resolved', async () => {
     const { connector, tickets } = setup();
-    const created = await connector.deliver(request(step('resolve')));
-    const result = await connector.deliver(request(step('upsert', { idempotencyKey: 'j'.repeat(64), changes: [reactivated] }), created.ticket));
+    const created = await connector.execute(request(step('resolve')));
+    const result = await connector.execute(request(step('upsert', { idempotencyKey: 'j'.repeat(64), changes: [reactivated] }), created.ticket));
     expect(result).toMatchObject({ action: 'updated', ticket: { state: 'resolved' } });
     expect(tickets[0]!.comments).toEqual(['a'.repeat(64), 'j'.repeat(64)]);
   });
@@ -232,7 +232,7 @@ describe('ticket engine ordering', () => {
   it('refuses a notify step before opening the target', async () => {
     let opened = 0;
     const connector = createTicketConnector({ name: 'mem', receiverName: 'mem', open: () => (opened++, memoryTarget().target) });
-    await expect(connector.deliver(request(makeStep()))).rejects.toMatchObject({ kind: 'validation' });
+    await expect(connector.execute(request(makeStep()))).rejects.toMatchObject({ kind: 'validation' });
     expect(opened).toBe(0);
   });
 
