@@ -365,8 +365,8 @@ function jsonProblem(tpl: CompiledTemplate, spec: PartSpec, context: TemplateCon
     try {
       const { program: marked, marks } = instrument(program);
       const fn = env.compile(marked, compileOptions('raw'));
-      const out = fn(wrapContext(context, escapingFor(tpl.kind, spec.format).untrusted), {
-        data: { [RENDER_STATE_KEY]: { escaping: escapingFor(tpl.kind, spec.format), allowedLinks, now: new Date(context.now) } satisfies RenderState },
+      const out = fn(wrapContext(context, escapingFor(spec).untrusted), {
+        data: { [RENDER_STATE_KEY]: { escaping: escapingFor(spec), allowedLinks, now: new Date(context.now) } satisfies RenderState },
         partials: tpl.partials.raw,
         ...RUNTIME_OPTIONS,
       });
@@ -416,8 +416,8 @@ export function hasTemplate(set: TemplateSet, kind: ReceiverKind, name: string):
 // ---------------------------------------------------------------------------------------------
 // render
 
-function finishText(format: PartFormat, kind: ReceiverKind, out: string): string {
-  switch (format) {
+function finishText(spec: PartSpec, out: string): string {
+  switch (spec.format) {
     case 'html':
       return sanitiseHtml(out).trim();
     case 'line':
@@ -430,7 +430,7 @@ function finishText(format: PartFormat, kind: ReceiverKind, out: string): string
         .join('\n')
         .replace(/\n{3,}/g, '\n\n')
         .trim();
-      return kind === 'sms' ? normaliseSms(text) : text;
+      return spec.dialect === 'sms' ? normaliseSms(text) : text;
     }
     default:
       return out.trim();
@@ -438,7 +438,7 @@ function finishText(format: PartFormat, kind: ReceiverKind, out: string): string
 }
 
 function renderRaw(tpl: CompiledTemplate, spec: PartSpec, context: TemplateContext, allowedLinks: ReadonlySet<string>): string {
-  const escaping = escapingFor(tpl.kind, spec.format);
+  const escaping = escapingFor(spec);
   const mode = modeOf(spec.format);
   const fn = tpl.parts.get(spec.name)?.[mode];
   if (!fn) throw templateError(`${tpl.kind} templates need the part "${spec.name}"`, tpl.file, undefined, spec.name);
@@ -467,7 +467,7 @@ function renderRawSafe(tpl: CompiledTemplate, spec: PartSpec, context: TemplateC
 
 function renderPart(tpl: CompiledTemplate, spec: PartSpec, context: TemplateContext, allowedLinks: ReadonlySet<string>): unknown {
   const out = renderRaw(tpl, spec, context, allowedLinks);
-  if (spec.format !== 'json') return finishText(spec.format, tpl.kind, out);
+  if (spec.format !== 'json') return finishText(spec, out);
   const fault = findJsonFault(out);
   if (fault) throw jsonProblem(tpl, spec, context, allowedLinks, fault);
   let parsed: unknown;
@@ -477,7 +477,7 @@ function renderPart(tpl: CompiledTemplate, spec: PartSpec, context: TemplateCont
     throw templateError(`part "${spec.name}" is not valid JSON: ${e instanceof Error ? e.message : String(e)}`, tpl.file, undefined, spec.name);
   }
   try {
-    return resolveJsonPart(tpl.kind, parsed, allowedLinks);
+    return resolveJsonPart(spec, parsed, allowedLinks);
   } catch (e) {
     if (e instanceof UnsafePlacement) throw templateError(`part "${spec.name}": ${e.message}`, tpl.file, undefined, spec.name);
     throw e;

@@ -111,7 +111,7 @@ function items(v: unknown): unknown[] {
 /** Hands a URL to the part's markup so it stays one URL (Slack's <url|text> breaks on | < >). */
 function urlFor(state: RenderState, url: string): string {
   const href = new URL(url).href;
-  if (state.escaping.kind === 'slack') return escapeSlack(href).replace(/\|/g, '%7C');
+  if (state.escaping.dialect === 'slack') return escapeSlack(href).replace(/\|/g, '%7C');
   return href;
 }
 
@@ -138,7 +138,7 @@ export const HELPERS: Record<string, Helper> = {
     const { params, options } = split(args);
     const state = stateOf(options);
     const sev = severityOf(params[0]);
-    return markup(state, state.escaping.kind === 'teams' ? SEVERITY_CARD_COLOR[sev] : SEVERITY_HEX[sev]);
+    return markup(state, state.escaping.dialect === 'adaptive-card' ? SEVERITY_CARD_COLOR[sev] : SEVERITY_HEX[sev]);
   },
 
   upper(...args) {

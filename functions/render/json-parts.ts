@@ -9,7 +9,7 @@
  *  - everywhere: a URL field may hold incident text only when it is one of the incident's own links;
  *    incident text can never choose a `type` or a key.
  */
-import type { ReceiverKind } from '../config/schema.js';
+import type { PartDialect, PartSpec } from './parts.js';
 import { UNTRUSTED_CLOSE, UNTRUSTED_OPEN, breakCardFunctions, escapeSlack, neutraliseCardMarkdown } from './escape.js';
 
 export class UnsafePlacement extends Error {
@@ -34,7 +34,7 @@ function mapMarked(s: string, fn: (raw: string) => string): string {
 }
 
 interface Walk {
-  kind: ReceiverKind;
+  dialect: PartDialect | null;
   allowedLinks: ReadonlySet<string>;
 }
 
@@ -47,14 +47,14 @@ function resolveString(w: Walk, s: string, key: string, parent: Record<string, u
     if (url !== undefined && w.allowedLinks.has(url)) return url;
     throw new UnsafePlacement(`incident text cannot be a URL (at ${path}); use {{link incidentUrl}}`, path);
   }
-  switch (w.kind) {
-    case 'teams':
+  switch (w.dialect) {
+    case 'adaptive-card':
       return (parent?.type === 'TextRun' && key === 'text') || (parent?.type === 'RichTextBlock' && key === 'inlines')
         ? mapMarked(s, breakCardFunctions)
         : mapMarked(s, neutraliseCardMarkdown);
     case 'slack':
       return mapMarked(s, escapeSlack);
-    case 'jira':
+    case 'jira-adf':
       if (ancestors.some((t) => ADF_REFERENCE_NODES.has(t))) {
         throw new UnsafePlacement(`incident text cannot fill a ${ancestors.find((t) => ADF_REFERENCE_NODES.has(t))} node (at ${path})`, path);
       }
@@ -80,6 +80,6 @@ function walk(w: Walk, value: unknown, key: string, parent: Record<string, unkno
   return value;
 }
 
-export function resolveJsonPart(kind: ReceiverKind, value: unknown, allowedLinks: ReadonlySet<string>): unknown {
-  return walk({ kind, allowedLinks }, value, '', null, [], '');
+export function resolveJsonPart(part: PartSpec, value: unknown, allowedLinks: ReadonlySet<string>): unknown {
+  return walk({ dialect: part.dialect ?? null, allowedLinks }, value, '', null, [], '');
 }

@@ -4,7 +4,6 @@
  * (escapeExpression calls toHTML) and `{{{ }}}` (string conversion) alike — so a template author
  * cannot forget to escape, and cannot opt out. Helpers unwrap, compute on the raw text and re-wrap.
  */
-import type { ReceiverKind } from '../config/schema.js';
 import {
   UNTRUSTED_CLOSE,
   UNTRUSTED_OPEN,
@@ -15,7 +14,7 @@ import {
   neutraliseServiceNow,
   toLine,
 } from './escape.js';
-import type { PartFormat } from './parts.js';
+import type { PartDialect, PartFormat, PartSpec } from './parts.js';
 
 export type Escape = (raw: string) => string;
 
@@ -80,36 +79,38 @@ export function rawOf(v: unknown): string {
 /** How one part escapes: incident text (`untrusted`) and kit text a helper produces (`trusted`). */
 export interface PartEscaping {
   format: PartFormat;
-  kind: ReceiverKind;
+  dialect: PartDialect | null;
   untrusted: Escape;
   trusted: Escape;
 }
 
-export function escapingFor(kind: ReceiverKind, format: PartFormat): PartEscaping {
-  const servicenow = kind === 'servicenow';
+export function escapingFor(part: PartSpec): PartEscaping {
+  const { format } = part;
+  const dialect = part.dialect ?? null;
+  const servicenow = dialect === 'servicenow';
   switch (format) {
     case 'html':
-      return { format, kind, untrusted: (s) => escapeHtml(cleanText(s)), trusted: escapeHtml };
+      return { format, dialect, untrusted: (s) => escapeHtml(cleanText(s)), trusted: escapeHtml };
     case 'xml':
-      return { format, kind, untrusted: (s) => escapeXml(cleanText(s)), trusted: escapeXml };
+      return { format, dialect, untrusted: (s) => escapeXml(cleanText(s)), trusted: escapeXml };
     case 'json':
       return {
         format,
-        kind,
+        dialect,
         untrusted: (s) => `${UNTRUSTED_OPEN}${jsonStringBody(cleanText(s))}${UNTRUSTED_CLOSE}`,
         trusted: (s) => jsonStringBody(cleanText(s)),
       };
     case 'line':
       return {
         format,
-        kind,
+        dialect,
         untrusted: servicenow ? (s) => neutraliseServiceNow(toLine(s)) : toLine,
         trusted: toLine,
       };
     case 'text':
       return {
         format,
-        kind,
+        dialect,
         untrusted: servicenow ? (s) => neutraliseServiceNow(cleanText(s)) : cleanText,
         trusted: cleanText,
       };

@@ -12,8 +12,8 @@ export const jiraKind = defineKind({
   schema: jiraReceiver,
   parts: [
     { name: 'summary', format: 'line' },
-    { name: 'description', format: 'json' },
-    { name: 'comment', format: 'json' },
+    { name: 'description', format: 'json', dialect: 'jira-adf' },
+    { name: 'comment', format: 'json', dialect: 'jira-adf' },
   ],
   format: 'jira.json',
   endpointFields: ['baseUrl'],

@@ -10,9 +10,9 @@ export const servicenowKind = defineKind({
   label: 'ServiceNow',
   schema: servicenowReceiver,
   parts: [
-    { name: 'short_description', format: 'line' },
-    { name: 'description', format: 'text' },
-    { name: 'work_notes', format: 'text' },
+    { name: 'short_description', format: 'line', dialect: 'servicenow' },
+    { name: 'description', format: 'text', dialect: 'servicenow' },
+    { name: 'work_notes', format: 'text', dialect: 'servicenow' },
   ],
   format: 'servicenow.json',
   endpointFields: ['instanceUrl'],

@@ -9,7 +9,7 @@ export const slackKind = defineKind({
   family: 'notifier',
   label: 'Slack',
   schema: slackReceiver,
-  parts: [{ name: 'message', format: 'json' }],
+  parts: [{ name: 'message', format: 'json', dialect: 'slack' }],
   format: 'slack.json',
   endpointFields: ['webhookUrl', 'botToken'],
   secretFields: ['webhookUrl', 'botToken'],

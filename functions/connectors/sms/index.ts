@@ -9,7 +9,7 @@ export const smsKind = defineKind({
   family: 'notifier',
   label: 'SMS',
   schema: smsReceiver,
-  parts: [{ name: 'text', format: 'text' }],
+  parts: [{ name: 'text', format: 'text', dialect: 'sms' }],
   format: 'sms.txt',
   endpointFields: ['acsEndpoint', 'twilioAccountSid'],
   secretFields: ['twilioAccountSid', 'twilioAuthToken'],

@@ -10,7 +10,7 @@ export const teamsKind = defineKind({
   family: 'notifier',
   label: 'Teams',
   schema: teamsReceiver,
-  parts: [{ name: 'card', format: 'json' }],
+  parts: [{ name: 'card', format: 'json', dialect: 'adaptive-card' }],
   format: 'teams.json',
   endpointFields: ['webhookUrl'],
   secretFields: ['webhookUrl'],
