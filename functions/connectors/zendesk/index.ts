@@ -1,6 +1,7 @@
 /** The Zendesk receiver kind: everything the kit knows about it, for the registry (../kinds.ts). */
 import { defineKind } from '../kind.js';
 import { buildZendeskPayload } from './payload.js';
+import { createZendeskConnector } from './zendesk.js';
 import { zendeskReceiver } from './schema.js';
 import { zendeskPreview } from './preview.js';
 
@@ -19,4 +20,5 @@ export const zendeskKind = defineKind({
   secretFields: ['email', 'apiToken'],
   build: buildZendeskPayload,
   preview: zendeskPreview,
+  live: createZendeskConnector,
 });
