@@ -100,9 +100,12 @@ function zodProblems(file: SourceFile, located: Located, error: z.ZodError, pref
       });
     }
     const path = [...prefix, ...issue.path];
-    const where = locate(located, path);
+    const badKey = issue.code === 'invalid_key' ? locateKey(located, path.slice(0, -1), String(path[path.length - 1])) : null;
+    const where = badKey ?? locate(located, path);
     const field = path.map(String).join('.');
-    return new KitError(`${field ? `${field}: ` : ''}${issue.message}`, {
+    // zod says only "Invalid key in record"; the key's own rule says what a name must look like
+    const message = issue.code === 'invalid_key' && issue.issues[0] ? `the name "${String(issue.path[issue.path.length - 1])}" ${issue.issues[0].message}` : issue.message;
+    return new KitError(`${field ? `${field}: ` : ''}${message}`, {
       kind: 'config',
       where: { file: file.path, line: where.line, column: where.column, field },
     });

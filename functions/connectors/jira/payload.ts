@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import type { JiraReceiver } from './schema.js';
 import type { TicketRef } from '../../core/delivery.js';
+import { mappedFields, type FieldValue } from '../tickets/field-mapping.js';
 import { KitError } from '../../core/errors.js';
 import { isJsonObject, type JsonObject } from '../../core/json-object.js';
 import { ticketSegment } from '../request.js';
@@ -133,11 +134,24 @@ function docPart(parts: Record<string, unknown>, part: 'description' | 'comment'
 
 type BuildInput = Parameters<PayloadBuilder<JiraReceiver>>[0];
 
+/**
+ * The receiver's `fields:` in Jira's shapes: priority by name, assignee by account id, any other field
+ * (customfield_…) as the value itself. The kit's own fields are written after them and always win.
+ */
+function jiraFieldValues(fields: Record<string, FieldValue>): JsonObject {
+  const out: JsonObject = {};
+  for (const [name, value] of Object.entries(fields)) {
+    out[name] = name === 'priority' ? { name: String(value) } : name === 'assignee' ? { accountId: String(value) } : value;
+  }
+  return out;
+}
+
 function createBody(input: BuildInput, truncated: string[]): { fields: JsonObject } {
   const { receiver, step, rendered } = input;
   const labels = [...new Set(['sentinel', jiraLabelFor(step.incidentKey), ...receiver.labels])];
   return {
     fields: {
+      ...jiraFieldValues(mappedFields(receiver.fields, step.incident)),
       project: { key: receiver.project },
       issuetype: { name: receiver.issueType },
       summary: summaryFor(input, truncated),

@@ -1,5 +1,6 @@
 /** The receivers.yaml entry of a jira receiver. */
 import { z } from 'zod';
+import { fieldMappingSchema } from '../tickets/field-mapping.js';
 import { receiverBase, secretRef, httpsUrl } from '../../config/receiver-fields.js';
 
 export const jiraReceiver = z
@@ -17,6 +18,9 @@ export const jiraReceiver = z
       .min(1)
       .optional()
       .describe('Name of the transition (or target status) that reopens a done issue when the incident is reactivated. Absent: a reactivated incident is commented on, and the issue stays done.'),
+    fields: fieldMappingSchema
+      .optional()
+      .describe('Issue fields set on create from the incident, e.g. priority from severity (by priority name), assignee from owner (by account id), customfield_NNNNN from anything.'),
     labels: z.array(z.string().regex(/^\S+$/, { message: 'Jira labels cannot contain spaces' })).default([]),
   })
   .strict();
