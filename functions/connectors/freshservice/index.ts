@@ -1,6 +1,7 @@
 /** The Freshservice receiver kind: everything the kit knows about it, for the registry (../kinds.ts). */
 import { defineKind } from '../kind.js';
 import { buildFreshservicePayload } from './payload.js';
+import { createFreshserviceConnector } from './freshservice.js';
 import { freshserviceReceiver } from './schema.js';
 import { freshservicePreview } from './preview.js';
 
@@ -19,4 +20,5 @@ export const freshserviceKind = defineKind({
   secretFields: ['apiKey'],
   build: buildFreshservicePayload,
   preview: freshservicePreview,
+  live: createFreshserviceConnector,
 });
