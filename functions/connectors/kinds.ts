@@ -18,6 +18,7 @@ import { azuredevopsKind } from './azuredevops/index.js';
 import { zendeskKind } from './zendesk/index.js';
 import { freshserviceKind } from './freshservice/index.js';
 import { pagerdutyKind } from './pagerduty/index.js';
+import { webhookKind } from './webhook/index.js';
 
 export const KINDS = [
   teamsKind,
@@ -31,6 +32,7 @@ export const KINDS = [
   zendeskKind,
   freshserviceKind,
   pagerdutyKind,
+  webhookKind,
 ] as const;
 
 type AnyKind = (typeof KINDS)[number];

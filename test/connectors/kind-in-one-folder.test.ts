@@ -32,8 +32,9 @@ async function spk(args: string[], env: Record<string, string> = {}): Promise<{ 
 
 /** the registry change a kind needs: its import, and its entry in the list */
 function registerEcho(kinds: string): string {
-  const withImport = kinds.replace(/(import \{ pagerdutyKind \} from '\.\/pagerduty\/index\.js';\n)/, `$1import { echoKind } from './echo/index.js';\n`);
-  const withEntry = withImport.replace(/(\n {2}pagerdutyKind,\n)(\] as const;)/, `$1  echoKind,\n$2`);
+  // after the last kind's import, and as the last entry of the list, whichever kind is last today
+  const withImport = kinds.replace(/(import \{ \w+Kind \} from '\.\/[\w-]+\/index\.js';\n)(?!import \{ \w+Kind \})/, `$1import { echoKind } from './echo/index.js';\n`);
+  const withEntry = withImport.replace(/(\n {2}\w+Kind,\n)(\] as const;)/, `$1  echoKind,\n$2`);
   if (withEntry === kinds || withImport === kinds || withEntry === withImport) throw new Error('kinds.ts no longer has the shape this test edits');
   return withEntry;
 }
