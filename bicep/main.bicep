@@ -44,6 +44,9 @@ param receiverSecrets receiverSecret[] = [
   { appSetting: 'PAGERDUTY_ROUTING_KEY', secretName: 'pagerduty-routing-key' }
   { appSetting: 'TWILIO_ACCOUNT_SID', secretName: 'twilio-account-sid' }
   { appSetting: 'TWILIO_AUTH_TOKEN', secretName: 'twilio-auth-token' }
+  { appSetting: 'SOAR_WEBHOOK_URL', secretName: 'soar-webhook-url' }
+  { appSetting: 'SOAR_SIGNING_SECRET', secretName: 'soar-signing-secret' }
+  { appSetting: 'SOAR_BEARER_TOKEN', secretName: 'soar-bearer-token' }
 ]
 
 @description('Optional. Secret values to store in Key Vault now, keyed by app setting name (e.g. { JIRA_API_TOKEN: \'...\' }). Leave empty and set them with az keyvault secret set instead; values are never written to outputs.')

@@ -50,7 +50,8 @@ export function secretsOfUrl(url: string, wholeUrlIsSecret: boolean): string[] {
   }
   if (wholeUrlIsSecret) {
     out.push(parsed.pathname + parsed.search, parsed.search);
-    out.push(...parsed.pathname.split('/').filter((seg) => seg.length >= 8).slice(1));
+    // every segment after the first (the first is shown in messages), long enough to be a credential
+    out.push(...parsed.pathname.split('/').filter((seg) => seg.length > 0).slice(1).filter((seg) => seg.length >= 8));
   }
   return out;
 }

@@ -1,7 +1,7 @@
 import { inspect } from 'node:util';
 import { failure } from '../helpers/errors.js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { redactSecrets, redactUrl } from '../../functions/connectors/redact.js';
+import { redactSecrets, redactUrl, secretsOfUrl } from '../../functions/connectors/redact.js';
 import { resolveSecret } from '../../functions/connectors/secrets.js';
 import { send } from '../../functions/connectors/http/index.js';
 import { createTeamsConnector } from '../../functions/connectors/teams/teams.js';
@@ -164,5 +164,17 @@ describe('no webhook secret in any error the Teams connector raises', () => {
     const err = await failure(deliver(workflowUrl('http://prod-1.logic.azure.com')));
     expect(err.kind).toBe('config');
     expect(everythingShown(err)).not.toContain(SIG);
+  });
+});
+
+describe('secretsOfUrl for a URL that is the secret', () => {
+  it('names every long path segment after the first, even when the first is short', () => {
+    const secret = 'Zq3vN8xLw2Kp9Tr4';
+    const found = secretsOfUrl(`https://soar.example/webhook/tenant/${secret}`, true);
+    expect(found).toContain(secret);
+    expect(found).not.toContain('webhook');
+    expect(redactSecrets(`POST failed for ${secret}`, found)).not.toContain(secret);
+    // the first segment is what messages show of the URL; it is not named as a secret
+    expect(secretsOfUrl('https://hooks.example/services/T0000/B0000/XXXXXXXXXXXXXXXX', true)).not.toContain('services');
   });
 });

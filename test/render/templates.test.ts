@@ -31,6 +31,7 @@ const BODY_PARTS: Record<ReceiverKind, string[]> = {
   zendesk: ['body', 'comment'],
   freshservice: ['description', 'note'],
   pagerduty: ['summary'],
+  webhook: ['note'],
 };
 
 const HEADLINES: Record<SeedMoment, string> = {
