@@ -1,6 +1,7 @@
 /** The ServiceNow receiver kind: everything the kit knows about it, for the registry (../kinds.ts). */
 import { defineKind } from '../kind.js';
 import { buildServicenowPayload } from './payload.js';
+import { createServicenowConnector } from './servicenow.js';
 import { servicenowReceiver } from './schema.js';
 import { servicenowPreview } from './preview.js';
 
@@ -16,7 +17,8 @@ export const servicenowKind = defineKind({
   ],
   format: 'servicenow.json',
   endpointFields: ['instanceUrl'],
-  secretFields: ['username', 'password'],
+  secretFields: ['username', 'password', 'clientId', 'clientSecret'],
   build: buildServicenowPayload,
   preview: servicenowPreview,
+  live: createServicenowConnector,
 });
