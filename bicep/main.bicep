@@ -37,6 +37,8 @@ param receiverSecrets receiverSecret[] = [
   { appSetting: 'JIRA_API_TOKEN', secretName: 'jira-api-token' }
   { appSetting: 'SERVICENOW_USERNAME', secretName: 'servicenow-username' }
   { appSetting: 'SERVICENOW_PASSWORD', secretName: 'servicenow-password' }
+  { appSetting: 'SERVICENOW_CLIENT_ID', secretName: 'servicenow-client-id' }
+  { appSetting: 'SERVICENOW_CLIENT_SECRET', secretName: 'servicenow-client-secret' }
   { appSetting: 'ADO_PAT', secretName: 'ado-pat' }
   { appSetting: 'ZENDESK_EMAIL', secretName: 'zendesk-email' }
   { appSetting: 'ZENDESK_API_TOKEN', secretName: 'zendesk-api-token' }

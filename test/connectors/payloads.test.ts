@@ -209,7 +209,7 @@ describe('servicenow', () => {
     const rendered: RenderedMessage = { kind: 'servicenow', template: 'x', parts: { short_description: 'T'.repeat(400), description: 'd', work_notes: 'w' } };
     const p = buildServicenowPayload(input('servicenow', receiver, 'create', { step, rendered }));
     const b = json(p);
-    expect(b).toMatchObject({ urgency: '2', impact: '2', correlation_id: '12345', correlation_display: 'Microsoft Sentinel', assignment_group: 'SOC' });
+    expect(b).toMatchObject({ urgency: '2', impact: '2', correlation_id: 'ws:8d300aff-d535-4430-9eef-3046965c48cf:12345', correlation_display: 'Microsoft Sentinel', assignment_group: 'SOC' });
     expect(b.short_description.length).toBeLessThanOrEqual(160);
     expect(p.truncated).toContain('short_description');
   });
@@ -367,7 +367,7 @@ describe('the request each builder returns', () => {
   const call = (r: OutboundRequest) => `${r.method} ${r.path}`;
 
   it('names the documented call, the ticket percent-encoded, or the documented template when none is known', () => {
-    const sn = { kind: 'servicenow', table: 'sn_si_incident' };
+    const sn = { kind: 'servicenow', table: 'sn_si_incident', resolvedState: '3' };
     expect(call(buildServicenowPayload(input('servicenow', sn, 'create')))).toBe('POST /api/now/table/sn_si_incident');
     expect(call(buildServicenowPayload(input('servicenow', sn, 'update', { ticket })))).toBe('PATCH /api/now/table/sn_si_incident/a%20b%2F1');
     expect(call(buildServicenowPayload(input('servicenow', sn, 'resolve')))).toBe('PATCH /api/now/table/sn_si_incident/{sys_id}');

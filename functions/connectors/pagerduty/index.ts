@@ -1,6 +1,7 @@
 /** The PagerDuty receiver kind: everything the kit knows about it, for the registry (../kinds.ts). */
 import { defineKind } from '../kind.js';
 import { buildPagerdutyPayload } from './payload.js';
+import { createPagerdutyConnector } from './pagerduty.js';
 import { pagerdutyReceiver } from './schema.js';
 import { hideRoutingKey, pagerdutyPreview } from './preview.js';
 
@@ -12,8 +13,9 @@ export const pagerdutyKind = defineKind({
   parts: [{ name: 'summary', format: 'line' }],
   format: 'pagerduty.json',
   endpointFields: ['routingKey'],
-  secretFields: ['routingKey'],
+  secretFields: ['routingKey', 'apiToken'],
   build: buildPagerdutyPayload,
   preview: pagerdutyPreview,
   redactRaw: hideRoutingKey,
+  live: createPagerdutyConnector,
 });

@@ -88,7 +88,9 @@ function customDetails(input: Parameters<PayloadBuilder>[0], descriptionChars: n
 export const buildPagerdutyPayload: PayloadBuilder<PagerdutyReceiver> = (input): OutboundRequest => {
   const { receiver, step, rendered } = input;
   const truncated: string[] = [];
-  const dedupKey = input.ticket?.id && input.ticket.id.length <= PAGERDUTY_MAX_DEDUP_KEY_CHARS ? input.ticket.id : pagerdutyDedupKey(step.incidentKey);
+  // always the incident's key, never the ticket's id: a ticket the outbox made ("outbox-<key>") or one
+  // stored before the receiver went live names no alert, and an event under it would open or resolve nothing
+  const dedupKey = pagerdutyDedupKey(step.incidentKey);
   let event: Record<string, unknown>;
   const action = input.operation === 'create' ? 'trigger' : input.operation === 'update' ? updateAction(step) : input.operation === 'resolve' ? 'resolve' : null;
   if (action === null) throw new KitError(`pagerduty: operation "${input.operation}" does not apply to a ticket receiver`, { kind: 'validation' });
@@ -132,7 +134,7 @@ export const buildPagerdutyPayload: PayloadBuilder<PagerdutyReceiver> = (input):
     // an action and a dedup_key of at most 255 characters: nothing to measure
     event = { event_action: action, dedup_key: dedupKey };
   }
-  // the path is the Events API's, relative to https://events.pagerduty.com (the receiver's eventsUrl names the whole URL)
+  // the path is the Events API's, relative to the receiver's eventsUrl (default https://events.pagerduty.com; see events-url.ts)
   return {
     format: 'pagerduty.json',
     method: 'POST',
