@@ -1,6 +1,7 @@
 /** The Slack receiver kind: everything the kit knows about it, for the registry (../kinds.ts). */
 import { defineKind } from '../kind.js';
 import { buildSlackPayload } from './payload.js';
+import { createSlackConnector } from './slack.js';
 import { slackReceiver } from './schema.js';
 import { slackPreview } from './preview.js';
 
@@ -15,4 +16,5 @@ export const slackKind = defineKind({
   secretFields: ['webhookUrl', 'botToken'],
   build: buildSlackPayload,
   preview: slackPreview,
+  live: createSlackConnector,
 });

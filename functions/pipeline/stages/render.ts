@@ -5,6 +5,7 @@
  */
 import type { ReceiverConfig } from '../../config/schema.js';
 import { isTicketKind } from '../../config/schema.js';
+import { deliversLive } from '../../connectors/kinds.js';
 import type { DeliveryStep, TicketRef } from '../../core/delivery.js';
 import { KitError } from '../../core/errors.js';
 import type { RenderedMessage } from '../../render/types.js';
@@ -21,6 +22,8 @@ export interface Prepared {
 export async function prepare(step: DeliveryStep, deps: Pick<DeliveryDeps, 'receivers' | 'render' | 'stores'>): Promise<Prepared> {
   const receiver = deps.receivers[step.receiver];
   if (!receiver) throw new KitError(`receiver "${step.receiver}" is not configured any more`, { kind: 'config' });
-  const ticket = isTicketKind(step.kind) ? await deps.stores.tickets.get(step.receiver, step.incidentKey) : null;
+  // A live notifier may keep its message like a ticket (Slack: the first message's channel and ts, to
+  // thread under or edit); it gets back what it returned. Outbox and dry-run notifiers never store one.
+  const ticket = isTicketKind(step.kind) || deliversLive(receiver) ? await deps.stores.tickets.get(step.receiver, step.incidentKey) : null;
   return { step, receiver, ticket, rendered: deps.render(step, ticket) };
 }
