@@ -44,6 +44,7 @@ param receiverSecrets receiverSecret[] = [
   { appSetting: 'ZENDESK_API_TOKEN', secretName: 'zendesk-api-token' }
   { appSetting: 'FRESHSERVICE_API_KEY', secretName: 'freshservice-api-key' }
   { appSetting: 'PAGERDUTY_ROUTING_KEY', secretName: 'pagerduty-routing-key' }
+  { appSetting: 'PAGERDUTY_API_TOKEN', secretName: 'pagerduty-api-token' }
   { appSetting: 'TWILIO_ACCOUNT_SID', secretName: 'twilio-account-sid' }
   { appSetting: 'TWILIO_AUTH_TOKEN', secretName: 'twilio-auth-token' }
   { appSetting: 'SOAR_WEBHOOK_URL', secretName: 'soar-webhook-url' }

@@ -44,6 +44,11 @@ export interface ConnectorKind<S extends KindSchema = KindSchema> {
   preview: PreviewRenderer;
   /** for a body that failed to render, the raw text with what must never be on the page (a credential) hidden */
   redactRaw?: RawRedactor;
+  /**
+   * a notifier whose live connector keeps its first message per incident in the ticket store (Slack's
+   * `ts`, to thread or edit later moments): the pipeline then loads it for each delivery
+   */
+  keepsMessage?: boolean;
   /** the live connector, when this version has one; without it the kind only writes to the outbox */
   live?: (options: LiveConnectorOptions<z.infer<S>>) => Connector;
 }

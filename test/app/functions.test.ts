@@ -70,7 +70,7 @@ describe('dispatch (HTTP)', () => {
       { kind: 'owner', from: null, to: 'Defender Experts' },
       { kind: 'status', from: null, to: 'Active' },
     ]);
-    expect(planned.steps.length).toBe(11);
+    expect(planned.steps.length).toBe(12);
 
     // the host hands each queue message (base64 JSON, decoded) to the deliver function
     for (let i = 0; i < 3; i++) {
@@ -201,6 +201,6 @@ describe('health (HTTP GET)', () => {
   it('reports ok with the receiver count', async () => {
     const res = await healthHandler(new HttpRequest({ method: 'GET', url: 'http://localhost/api/health' }), context());
     expect(res.status).toBe(200);
-    expect(res.jsonBody).toMatchObject({ status: 'ok', receivers: 11 });
+    expect(res.jsonBody).toMatchObject({ status: 'ok', receivers: 12 });
   });
 });

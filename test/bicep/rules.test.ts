@@ -44,7 +44,7 @@ describe('seed moments against the shipped rules', () => {
     expect(r.fired).toEqual([rule]);
     expect(r.playbooks).toEqual([playbook]);
     expect(r.plan?.changes).toContain(change);
-    expect(r.plan?.deliveries).toBe(11);
+    expect(r.plan?.deliveries).toBe(12);
   });
 
   it('shows the known re-fire: another tag added while "Awaiting Customer Action" is present fires the tag rule, and the kit plans nothing', async () => {

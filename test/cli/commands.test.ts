@@ -14,7 +14,7 @@ describe('spk validate', () => {
     const r = await spk(['validate']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^valid: 5 playbooks, 11 receivers, \d+ automation rules/);
+    expect(r.stdout).toMatch(/^valid: 5 playbooks, 12 receivers, \d+ automation rules/);
   });
 
   it('prints every problem as file:line:col and exits 1', async () => {
@@ -75,8 +75,9 @@ describe('spk validate', () => {
     const r = await spk(['validate', '--deploy']);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^playbooks\/receivers\.yaml:\d+:\d+ receiver "soc-jira" has no endpoint: .*give it an endpoint \(baseUrl\) or mark it dryRun: true$/m);
-    expect(r.stderr).toMatch(/receiver "soc-pagerduty" has no endpoint: .*no live pagerduty connector/);
-    expect(r.stderr.trim().split('\n').at(-1)).toBe('11 problem(s)');
+    expect(r.stderr).toMatch(/receiver "soc-pagerduty" has no endpoint: .*give it an endpoint \(routingKey\) or mark it dryRun: true$/m);
+    expect(r.stderr).toMatch(/receiver "soc-email" has no endpoint: .*no live email connector/);
+    expect(r.stderr.trim().split('\n').at(-1)).toBe('12 problem(s)');
 
     const dir = await configCopy();
     const { readFile } = await import('node:fs/promises');
@@ -110,7 +111,7 @@ describe('spk routes test', () => {
     const r = await spk(['routes', 'test', '--change', 'tag-added=Awaiting Customer Action', '--device', 'SRV-DC01', '--json']);
     const out = JSON.parse(r.stdout) as { playbooks: Array<{ name: string }>; deliveries: Array<{ guidanceOnly: boolean; channel: string }>; exclusions: string[] };
     expect(out.playbooks.map((p) => p.name)).toEqual(['awaiting-customer-action']);
-    expect(out.deliveries).toHaveLength(11);
+    expect(out.deliveries).toHaveLength(12);
     expect(out.deliveries.every((d) => d.guidanceOnly)).toBe(true);
     expect(out.exclusions).toEqual(['device:SRV-DC01']);
   });

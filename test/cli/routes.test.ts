@@ -35,7 +35,7 @@ describe('spk routes test: every receiver of every planned step', () => {
     expect(r.code, r.stderr).toBe(0);
     for (const p of playbooks) expect(r.stdout).toContain(`  ${p} (playbooks/${p}.yaml) ← `);
     const stepLines = r.stdout.split('\n').filter((l) => /^ {4}(notify|ticket)/.test(l));
-    expect(stepLines).toHaveLength(11);
+    expect(stepLines).toHaveLength(12);
     for (const receiver of ['soc-teams', 'soc-slack', 'soc-email', 'soc-lead-sms', 'soc-lead-call', 'soc-jira', 'soc-servicenow', 'soc-ado', 'soc-zendesk', 'soc-freshservice', 'soc-pagerduty']) {
       expect(stepLines).toContainEqual(expect.stringMatching(new RegExp(`^ {4}(notify|ticket upsert)\\s+${receiver} \\(.*for ${playbooks.join(' \\+ ')}$`)));
     }

@@ -38,8 +38,8 @@ describe('spk rules test: the automation rule that fires, and what the real pipe
     const report = await rulesTest(fixture(name));
     expect(report.fired).toEqual(rules);
     expect(report.plan?.playbooks).toEqual(playbooks);
-    expect(report.plan?.deliveries).toBe(11);
-    expect(new Set(report.plan?.steps.map((s) => s.receiver)).size).toBe(11);
+    expect(report.plan?.deliveries).toBe(12);
+    expect(new Set(report.plan?.steps.map((s) => s.receiver)).size).toBe(12);
   });
 
   it('the known re-fire (another tag added while "Awaiting Customer Action" stays) runs the playbook, and the kit plans nothing', async () => {
@@ -73,8 +73,8 @@ describe('spk rules test: the automation rule that fires, and what the real pipe
     const report = await rulesTest(fixture('experts-pick-up'));
     expect(report.fired).toEqual(['owner-changed', 'status-active']);
     expect(report.plan?.runs).toEqual([
-      { rule: 'owner-changed', replay: false, deliveries: 11 },
-      { rule: 'status-active', replay: true, deliveries: 11 },
+      { rule: 'owner-changed', replay: false, deliveries: 12 },
+      { rule: 'status-active', replay: true, deliveries: 12 },
     ]);
   });
 });
@@ -86,7 +86,7 @@ describe('spk rules test on JSON lines', () => {
     const report = await rulesTest(['--event', DAY, '--line', '5']);
     expect(report.fired).toContain('owner-changed');
     expect(report.plan?.playbooks).toEqual(['awaiting-customer-action', 'owner-customer']);
-    expect(report.plan?.steps).toHaveLength(11);
+    expect(report.plan?.steps).toHaveLength(12);
     for (const s of report.plan!.steps) expect(s.playbooks).toEqual(['awaiting-customer-action', 'owner-customer']);
     const text = await spk(['rules', 'test', '--event', DAY, '--line', '5']);
     expect(text.stdout).toMatch(/^ {2}ticket upsert\s+soc-jira \(jira, template ticket\) → outbox {2}for awaiting-customer-action \+ owner-customer$/m);

@@ -19,10 +19,10 @@ describe('ingest', () => {
     body.object.properties.title = '標題'.repeat(50_000);
     body.incidentUpdates = { updatedFields: ['Owner', 'Labels'], labels: body.object.properties.labels, updatedBy: { name: 'x' } };
     const result = await ingest(body, h.runtime.ingestDeps);
-    expect(result.steps).toHaveLength(11);
+    expect(result.steps).toHaveLength(12);
     const outcomes = await drainQueue(h.runtime.deliveryDeps);
     expect(outcomes.filter((o) => o.action === 'failed')).toEqual([]);
-    expect(outcomes).toHaveLength(11);
+    expect(outcomes).toHaveLength(12);
   });
 
   it('keeps the snapshot storable when every field is non-ASCII at its limit (six times longer escaped on the wire)', async () => {
@@ -119,7 +119,7 @@ describe('ingest keeps its promises on awkward input', () => {
     const close = clone(lines[10]!); // 3104 closed in Sentinel
     close.object.properties.classificationComment = 'Details: '.repeat(7_000);
     const r = await ingest(close, h.runtime.ingestDeps);
-    expect(r.steps).toHaveLength(11);
+    expect(r.steps).toHaveLength(12);
     expect(r.steps.every((s) => (s.incident.classificationComment ?? '').length <= 1_000)).toBe(true);
   });
 });

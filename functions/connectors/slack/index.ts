@@ -16,5 +16,6 @@ export const slackKind = defineKind({
   secretFields: ['webhookUrl', 'botToken'],
   build: buildSlackPayload,
   preview: slackPreview,
+  keepsMessage: true,
   live: createSlackConnector,
 });

@@ -4,8 +4,7 @@
  * is an ordinary failed try (retried or poisoned), never a risk of a second send.
  */
 import type { ReceiverConfig } from '../../config/schema.js';
-import { isTicketKind } from '../../config/schema.js';
-import { deliversLive } from '../../connectors/kinds.js';
+import { deliversLive, isTicketKind, kindOf } from '../../connectors/kinds.js';
 import type { DeliveryStep, TicketRef } from '../../core/delivery.js';
 import { KitError } from '../../core/errors.js';
 import type { RenderedMessage } from '../../render/types.js';
@@ -24,6 +23,7 @@ export async function prepare(step: DeliveryStep, deps: Pick<DeliveryDeps, 'rece
   if (!receiver) throw new KitError(`receiver "${step.receiver}" is not configured any more`, { kind: 'config' });
   // A live notifier may keep its message like a ticket (Slack: the first message's channel and ts, to
   // thread under or edit); it gets back what it returned. Outbox and dry-run notifiers never store one.
-  const ticket = isTicketKind(step.kind) || deliversLive(receiver) ? await deps.stores.tickets.get(step.receiver, step.incidentKey) : null;
+  const keepsMessage = kindOf(step.kind).keepsMessage === true && deliversLive(receiver);
+  const ticket = isTicketKind(step.kind) || keepsMessage ? await deps.stores.tickets.get(step.receiver, step.incidentKey) : null;
   return { step, receiver, ticket, rendered: deps.render(step, ticket) };
 }
