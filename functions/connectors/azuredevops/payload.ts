@@ -10,6 +10,7 @@ import { KitError } from '../../core/errors.js';
 import { escapeHtml } from '../../render/escape.js';
 import type { Severity } from '../../core/model.js';
 import { ticketSegment } from '../request.js';
+import { mappedFields, type FieldValue } from '../tickets/field-mapping.js';
 import type { OutboundRequest, PayloadBuilder, PayloadInput } from '../types.js';
 import { limitField } from '../truncate.js';
 
@@ -21,6 +22,39 @@ export const ADO_MAX_TAG_CHARS = 400;
 const PRIORITY: Record<Severity, number> = { High: 1, Medium: 2, Low: 3, Informational: 4, Unknown: 4 };
 
 type PatchOp = { op: 'add' | 'replace' | 'test'; path: string; value: unknown };
+
+/** what the kit writes itself: how the work item is found (the tag), its text, its state and comments */
+const KIT_FIELDS = new Set(['system.title', 'system.description', 'system.tags', 'system.state', 'system.history']);
+
+/**
+ * The receiver's `fields:` for this request: on create every mapped field; on a comment or state change
+ * only those whose source changed with the step, so a work item people have since edited is not reset
+ * with every comment.
+ */
+function fieldValues(input: PayloadInput<AzuredevopsReceiver>, create: boolean): Record<string, FieldValue> {
+  const { receiver, step } = input;
+  if (receiver.fields === undefined) return {};
+  if (create) return mappedFields(receiver.fields, step.incident);
+  const moved = new Set<string>(step.changes.map((c) => c.kind));
+  return mappedFields(Object.fromEntries(Object.entries(receiver.fields).filter(([, rule]) => moved.has(rule.from))), step.incident);
+}
+
+/**
+ * `add /fields/<name>` for each mapped field (names are reference names, checked by the schema; Azure
+ * DevOps compares them ignoring case): one the ops already set (the kit's Priority, AreaPath) takes the
+ * mapped value in its place, so the order stays the kit's; the others follow, in the receiver's order; the
+ * kit's own fields are never touched.
+ */
+function withFieldOps(ops: PatchOp[], fields: Record<string, FieldValue>): PatchOp[] {
+  for (const [name, value] of Object.entries(fields)) {
+    if (KIT_FIELDS.has(name.toLowerCase())) continue;
+    const path = `/fields/${name}`;
+    const same = ops.find((o) => o.path.toLowerCase() === path.toLowerCase());
+    if (same) same.value = value;
+    else ops.push({ op: 'add', path, value });
+  }
+  return ops;
+}
 
 function textPart(parts: Record<string, unknown>, name: string): string {
   const v = parts[name];
@@ -84,13 +118,14 @@ export const buildAzuredevopsPayload: PayloadBuilder<AzuredevopsReceiver> = (inp
         { op: 'add', path: '/fields/Microsoft.VSTS.Common.Priority', value: PRIORITY[step.incident.severity] ?? 4 },
       ];
       if (receiver.areaPath) ops.push({ op: 'add', path: '/fields/System.AreaPath', value: receiver.areaPath });
+      withFieldOps(ops, fieldValues(input, true));
       break;
     }
     case 'update':
-      ops = [historyOp(rendered.parts)];
+      ops = [...withFieldOps([], fieldValues(input, false)), historyOp(rendered.parts)];
       break;
     case 'resolve':
-      ops = [{ op: 'add', path: '/fields/System.State', value: receiver.doneState }, historyOp(rendered.parts)];
+      ops = [{ op: 'add', path: '/fields/System.State', value: receiver.doneState }, ...withFieldOps([], fieldValues(input, false)), historyOp(rendered.parts)];
       break;
     default:
       throw new KitError(`azuredevops: operation "${input.operation}" does not apply to a ticket receiver`, { kind: 'validation' });
@@ -111,12 +146,12 @@ export interface AdoGuardedChange {
 /**
  * The PATCH a live delivery sends to an existing work item: `test /rev` first (JSON Patch is applied
  * atomically, so a work item changed since it was read takes none of it), then the state if it moves,
- * then the comment with the marker. The outbox writes the unguarded `buildAzuredevopsPayload` body, as
- * it cannot know the revision.
+ * then the mapped fields whose source changed with the step, then the comment with the marker. The
+ * outbox writes the unguarded `buildAzuredevopsPayload` body, as it cannot know the revision.
  */
 export function adoGuardedPatch(input: PayloadInput<AzuredevopsReceiver>, change: AdoGuardedChange): OutboundRequest {
   const ops: PatchOp[] = [{ op: 'test', path: '/rev', value: change.rev }];
   if (change.state !== undefined) ops.push({ op: 'add', path: '/fields/System.State', value: change.state });
-  ops.push(historyOp(input.rendered.parts, change.marker));
+  ops.push(...withFieldOps([], fieldValues(input, false)), historyOp(input.rendered.parts, change.marker));
   return patchRequest({ ...input, operation: change.state === undefined ? 'update' : 'resolve' }, ops, []);
 }

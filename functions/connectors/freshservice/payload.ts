@@ -7,7 +7,8 @@ import type { FreshserviceReceiver } from './schema.js';
 import { KitError } from '../../core/errors.js';
 import type { Severity } from '../../core/model.js';
 import { ticketSegment } from '../request.js';
-import type { OutboundRequest, PayloadBuilder } from '../types.js';
+import { mappedFields, type FieldValue } from '../tickets/field-mapping.js';
+import type { OutboundRequest, PayloadBuilder, PayloadInput } from '../types.js';
 import { limitField } from '../truncate.js';
 
 export const FRESHSERVICE_MAX_SUBJECT_CHARS = 255;
@@ -32,6 +33,29 @@ export function freshserviceIncidentTag(incidentKey: string): string {
   return `sentinel-${incidentKey.replace(/[^A-Za-z0-9_.-]+/g, '-')}`;
 }
 
+/** what the kit writes itself: the requester, the text, the status, and the tag the ticket is found by */
+const KIT_FIELDS = new Set(['email', 'subject', 'description', 'status', 'tags', 'custom_fields']);
+
+/**
+ * The receiver's `fields:` written into a ticket body: on create every mapped field, on the status PUT of a
+ * resolve or reopen only those whose source changed with the step. An attribute the kit sets by default
+ * (priority, source, group_id) takes the mapped value in its place; cf_… names go into custom_fields; the
+ * kit's own are left alone (tags above all: a PUT with tags replaces the list the ticket is found by).
+ */
+function withFields(input: PayloadInput<FreshserviceReceiver>, body: Record<string, unknown>): Record<string, unknown> {
+  const { receiver, step } = input;
+  if (receiver.fields === undefined) return body;
+  const moved = new Set<string>(step.changes.map((c) => c.kind));
+  const rules = input.operation === 'create' ? receiver.fields : Object.fromEntries(Object.entries(receiver.fields).filter(([, rule]) => moved.has(rule.from)));
+  const custom: Record<string, FieldValue> = {};
+  for (const [name, value] of Object.entries(mappedFields(rules, step.incident))) {
+    if (name.startsWith('cf_')) custom[name] = value;
+    else if (!KIT_FIELDS.has(name)) body[name] = value;
+  }
+  if (Object.keys(custom).length > 0) body.custom_fields = custom;
+  return body;
+}
+
 export const buildFreshservicePayload: PayloadBuilder<FreshserviceReceiver> = (input): OutboundRequest => {
   const { receiver, step, rendered } = input;
   const truncated: string[] = [];
@@ -42,7 +66,7 @@ export const buildFreshservicePayload: PayloadBuilder<FreshserviceReceiver> = (i
   switch (input.operation) {
     case 'create': {
       const subject = limitField('subject', textPart(rendered.parts, 'subject').replace(/\s+/g, ' ').trim(), FRESHSERVICE_MAX_SUBJECT_CHARS, truncated, { unit: 'utf16' });
-      body = {
+      body = withFields(input, {
         email: receiver.requesterEmail,
         subject: subject || `Microsoft Sentinel incident ${step.incidentKey}`,
         description: textPart(rendered.parts, 'description'),
@@ -51,7 +75,7 @@ export const buildFreshservicePayload: PayloadBuilder<FreshserviceReceiver> = (i
         source: FRESHSERVICE_SOURCE,
         tags: ['sentinel', freshserviceIncidentTag(step.incidentKey)],
         ...(receiver.groupId !== undefined ? { group_id: receiver.groupId } : {}),
-      };
+      });
       path = '/api/v2/tickets';
       break;
     }
@@ -60,7 +84,7 @@ export const buildFreshservicePayload: PayloadBuilder<FreshserviceReceiver> = (i
       path = `${ticketPath}/notes`;
       break;
     case 'resolve':
-      body = { status: FRESHSERVICE_STATUS_RESOLVED };
+      body = withFields(input, { status: FRESHSERVICE_STATUS_RESOLVED });
       method = 'PUT';
       path = ticketPath;
       break;

@@ -168,8 +168,11 @@ export function openFreshserviceTarget(options: FreshserviceTargetOptions): Tick
 
   async function setStatus(ctx: TicketContext, ticket: TicketRef, status: number): Promise<void> {
     const built = buildFreshservicePayload(input(ctx, ticket, 'resolve'));
-    // only `status`: a PUT with `tags` would replace the ticket's tags, the one thing it is found by
-    await write(ctx, { ...built, body: { json: { status } } });
+    const json = 'json' in built.body && isJsonObject(built.body.json) ? built.body.json : {};
+    // the status and the mapped fields that changed with it; never `tags`: a PUT with tags would replace the
+    // ticket's tags, the one thing it is found by
+    const { tags: _never, ...fields } = json;
+    await write(ctx, { ...built, body: { json: { ...fields, status } } });
   }
 
   return {

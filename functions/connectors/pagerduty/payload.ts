@@ -13,6 +13,7 @@ import { CUSTOMER, DEFENDER_EXPERTS, type Incident, type Severity } from '../../
 import { describeChange, distinctExclusionMatches } from '../../render/context.js';
 import { humanWords } from '../../render/words.js';
 import { jsonBytes } from '../request.js';
+import { mappedFields, type FieldValue } from '../tickets/field-mapping.js';
 import type { CredentialSlot, OutboundRequest, PayloadBuilder } from '../types.js';
 import { limitField, truncate } from '../truncate.js';
 
@@ -60,9 +61,13 @@ function updateAction(step: Parameters<PayloadBuilder>[0]['step']): 'trigger' | 
   return handedToExperts && !waitingForCustomer && !step.guidanceOnly ? 'acknowledge' : 'trigger';
 }
 
-function customDetails(input: Parameters<PayloadBuilder>[0], descriptionChars: number): Record<string, unknown> {
+/** payload fields a mapped value replaces; summary, source and timestamp stay the kit's; any other name is a custom detail */
+const PAYLOAD_FIELDS = new Set(['severity', 'component', 'group', 'class']);
+const KIT_PAYLOAD_FIELDS = new Set(['summary', 'source', 'timestamp', 'custom_details']);
+
+function customDetails(input: Parameters<PayloadBuilder>[0], descriptionChars: number, mapped: Record<string, FieldValue>): Record<string, unknown> {
   const { incident } = input.step;
-  return {
+  const details: Record<string, unknown> = {
     incident_number: incident.number,
     incident_key: incident.key,
     title: truncate(incident.title, 2000, { unit: 'runes' }).value,
@@ -83,6 +88,11 @@ function customDetails(input: Parameters<PayloadBuilder>[0], descriptionChars: n
     playbook: input.step.playbook,
     description: truncate(incident.description, descriptionChars, { unit: 'runes' }).value,
   };
+  // the receiver's extra details follow the kit's, which win
+  for (const [name, value] of Object.entries(mapped)) {
+    if (!PAYLOAD_FIELDS.has(name) && !KIT_PAYLOAD_FIELDS.has(name) && !Object.hasOwn(details, name)) details[name] = value;
+  }
+  return details;
 }
 
 export const buildPagerdutyPayload: PayloadBuilder<PagerdutyReceiver> = (input): OutboundRequest => {
@@ -100,18 +110,22 @@ export const buildPagerdutyPayload: PayloadBuilder<PagerdutyReceiver> = (input):
     if (typeof raw !== 'string') throw new KitError('pagerduty: the template must produce a "summary" part', { kind: 'template', where: { field: 'summary' } });
     const summary = limitField('summary', raw.replace(/\s+/g, ' ').trim(), PAGERDUTY_MAX_SUMMARY_CHARS, truncated, { unit: 'utf16' });
     const timestamp = step.incident.updatedAt && !Number.isNaN(Date.parse(step.incident.updatedAt)) ? new Date(step.incident.updatedAt).toISOString() : undefined;
+    // every trigger carries the whole payload, so every trigger carries every mapped field
+    const mapped = mappedFields(receiver.fields, step.incident);
+    const text = (name: string): string | undefined => (mapped[name] === undefined ? undefined : String(mapped[name]));
+    const component = text('component') ?? step.incident.provider;
     const build = (descriptionChars: number) => ({
       event_action: action,
       dedup_key: dedupKey,
       payload: {
         summary: summary || `Microsoft Sentinel incident ${step.incidentKey}`,
         source: receiver.source,
-        severity: SEVERITY[step.incident.severity] ?? 'info',
+        severity: text('severity') ?? SEVERITY[step.incident.severity] ?? 'info',
         ...(timestamp ? { timestamp } : {}),
-        ...(step.incident.provider ? { component: step.incident.provider } : {}),
-        group: 'Microsoft Sentinel',
-        class: step.changes[0]?.kind ?? 'incident',
-        custom_details: customDetails(input, descriptionChars),
+        ...(component ? { component } : {}),
+        group: text('group') ?? 'Microsoft Sentinel',
+        class: text('class') ?? step.changes[0]?.kind ?? 'incident',
+        custom_details: customDetails(input, descriptionChars, mapped),
       },
       links: links(step.incident),
       client: 'Sentinel Playbook Kit',

@@ -1,6 +1,16 @@
 /** The receivers.yaml entry of a pagerduty receiver. */
 import { z } from 'zod';
 import { receiverBase, secretRef, httpsUrl, emailAddress } from '../../config/receiver-fields.js';
+import { fieldMappingSchema, type FieldRule, type FieldValue } from '../tickets/field-mapping.js';
+
+/** the Events API v2 payload.severity values; PagerDuty refuses any other */
+export const PAGERDUTY_SEVERITIES = ['critical', 'error', 'warning', 'info'] as const;
+
+/** every value a rule can write, with its path under the rule */
+const ruleValues = (rule: FieldRule): Array<[string[], FieldValue]> => [
+  ...Object.entries(rule.map ?? {}).map(([k, v]): [string[], FieldValue] => [['map', k], v]),
+  ...(['default', 'value'] as const).flatMap((k): Array<[string[], FieldValue]> => (rule[k] === undefined ? [] : [[[k], rule[k]]])),
+];
 
 export const pagerdutyReceiver = z
   .object({
@@ -31,6 +41,20 @@ export const pagerdutyReceiver = z
       .describe(
         'What a reactivated incident (Closed, then active again) does to its resolved PagerDuty alert. true: it triggers again, so PagerDuty raises a new incident under the same dedup key and pages. false: the reactivation is added as a note to the resolved incident (needs apiToken).',
       ),
+    fields: fieldMappingSchema
+      .optional()
+      .describe(
+        'Event fields set from the incident on every trigger: severity (critical, error, warning or info), component, group and class replace the kit\'s (severity → critical…info, the provider, "Microsoft Sentinel", the change); any other name goes into custom_details, next to the kit\'s own details, which win. summary, source and timestamp are always the kit\'s.',
+      ),
   })
-  .strict();
+  .strict()
+  .superRefine((r, ctx) => {
+    const rule = r.fields?.severity;
+    if (rule === undefined) return;
+    for (const [at, value] of ruleValues(rule)) {
+      if (typeof value !== 'string' || !(PAGERDUTY_SEVERITIES as readonly string[]).includes(value)) {
+        ctx.addIssue({ code: 'custom', path: ['fields', 'severity', ...at], message: `severity is one of ${PAGERDUTY_SEVERITIES.join(', ')} in PagerDuty, not ${JSON.stringify(value)}` });
+      }
+    }
+  });
 export type PagerdutyReceiver = z.infer<typeof pagerdutyReceiver>;

@@ -16,6 +16,7 @@ import { KitError } from '../../core/errors.js';
 import type { Severity } from '../../core/model.js';
 import { ticketSegment } from '../request.js';
 import { commentMarker } from '../tickets/engine.js';
+import { mappedFields, type FieldValue } from '../tickets/field-mapping.js';
 import type { OutboundRequest, PayloadBuilder, PayloadInput } from '../types.js';
 import { limitField } from '../truncate.js';
 
@@ -113,6 +114,28 @@ function textPart(parts: Record<string, unknown>, name: string): string {
 
 type BuildInput = PayloadInput<ServicenowReceiver>;
 
+/** what the kit writes itself and a `fields:` entry never replaces (how the record is found, its text, its state) */
+const KIT_FIELDS = new Set(['correlation_id', 'correlation_display', 'short_description', 'description', 'state', 'close_notes', 'work_notes', 'comments']);
+/**
+ * The receiver's `fields:` written into a body: a field the kit sets by default (urgency, impact,
+ * assignment_group, close_code) keeps its place and takes the mapped value, others are added at the end,
+ * the kit's own are left alone. On create every mapped field; on a note, resolve or reopen only those whose
+ * source changed with the step, so a record people have since edited is not reset with every note.
+ * close_code belongs to the resolve: it is written there (whatever changed) and nowhere else.
+ */
+function withFields(input: BuildInput, json: Record<string, unknown>): Record<string, unknown> {
+  const { receiver, step } = input;
+  if (receiver.fields === undefined) return json;
+  const all = mappedFields(receiver.fields, step.incident);
+  const moved = new Set<string>(step.changes.map((c) => c.kind));
+  const fields: Record<string, FieldValue> =
+    input.operation === 'create' ? { ...all } : mappedFields(Object.fromEntries(Object.entries(receiver.fields).filter(([, rule]) => moved.has(rule.from))), step.incident);
+  delete fields.close_code;
+  if (input.operation === 'resolve' && all.close_code !== undefined) fields.close_code = all.close_code;
+  for (const [name, value] of Object.entries(fields)) if (!KIT_FIELDS.has(name)) json[name] = value;
+  return json;
+}
+
 function texts(input: BuildInput, truncated: string[]) {
   const text = (part: string, field: string, max: number) =>
     limitField(field, neutraliseCodeTags(textPart(input.rendered.parts, part)), max, truncated, { unit: 'utf16' });
@@ -146,7 +169,7 @@ export function servicenowReopenRequest(input: BuildInput): OutboundRequest {
   const { reopen } = servicenowStates(input.receiver);
   if (reopen === undefined) throw new KitError(`servicenow: table ${input.receiver.table} has no reopenState`, { kind: 'config', where: { field: 'reopenState' } });
   const { note, field } = texts(input, truncated);
-  return tableRequest(input, 'PATCH', { state: reopen, [field]: note() }, truncated);
+  return tableRequest(input, 'PATCH', withFields(input, { state: reopen, [field]: note() }), truncated);
 }
 
 export const buildServicenowPayload: PayloadBuilder<ServicenowReceiver> = (input): OutboundRequest => {
@@ -159,7 +182,7 @@ export const buildServicenowPayload: PayloadBuilder<ServicenowReceiver> = (input
       return tableRequest(
         input,
         'POST',
-        {
+        withFields(input, {
           short_description: text('short_description', 'short_description', SERVICENOW_MAX_SHORT_DESCRIPTION).replace(/\s+/g, ' '),
           description: text('description', 'description', SERVICENOW_MAX_TEXT),
           urgency: level,
@@ -167,23 +190,23 @@ export const buildServicenowPayload: PayloadBuilder<ServicenowReceiver> = (input
           correlation_id: servicenowCorrelationId(step),
           correlation_display: CORRELATION_DISPLAY,
           ...(receiver.assignmentGroup ? { assignment_group: receiver.assignmentGroup } : {}),
-        },
+        }),
         truncated,
       );
     }
     case 'update':
-      return tableRequest(input, 'PATCH', { [field]: note() }, truncated);
+      return tableRequest(input, 'PATCH', withFields(input, { [field]: note() }), truncated);
     case 'resolve': {
       const states = servicenowStates(receiver);
       return tableRequest(
         input,
         'PATCH',
-        {
+        withFields(input, {
           state: states.resolved,
           ...(states.closeCode === undefined ? {} : { close_code: states.closeCode }),
           close_notes: text('work_notes', 'close_notes', SERVICENOW_MAX_CLOSE_NOTES),
           [field]: note(),
-        },
+        }),
         truncated,
       );
     }

@@ -1,12 +1,16 @@
 /** The receivers.yaml entry of a servicenow receiver. */
 import { z } from 'zod';
 import { receiverBase, secretRef, httpsUrl } from '../../config/receiver-fields.js';
+import { fieldMappingSchema } from '../tickets/field-mapping.js';
 
 /** The journal fields a note can go to: internal work notes, or customer-visible additional comments. */
 export const SERVICENOW_NOTE_FIELDS = ['work_notes', 'comments'] as const;
 
 // a choice value as the Table API stores it ("6", "resolved"); never free text, it is compared as it is
 const stateValue = z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, { message: 'must be a state value such as 6 (the choice value, not its label)' });
+
+/** a Table API column: what `fields:` may name (the Table API ignores a name it does not know) */
+const COLUMN = /^[a-z_][a-z0-9_]{0,79}$/;
 
 export const servicenowReceiver = z
   .object({
@@ -45,6 +49,11 @@ export const servicenowReceiver = z
       .min(1)
       .optional()
       .describe('close_code sent with the resolve (a choice of the table\'s close_code). Default on incident: "Resolved by caller"; other tables: not sent unless set.'),
+    fields: fieldMappingSchema
+      .optional()
+      .describe(
+        'Record fields (column names as the Table API spells them: urgency, impact, assignment_group, assigned_to, close_code, u_…) set from the incident: all of them on create, and on a note, resolve or reopen those whose source changed with it (severity → urgency, owner → assignment_group). A mapped urgency, impact, assignment_group or close_code replaces the kit\'s default (severity → urgency/impact, assignmentGroup, closeCode); correlation_id, correlation_display, short_description, description, state, close_notes and the note fields are always the kit\'s.',
+      ),
   })
   .strict()
   .superRefine((r, ctx) => {
@@ -58,6 +67,9 @@ export const servicenowReceiver = z
     }
     if (r.reopenState !== undefined && (r.doneStates ?? []).includes(r.reopenState)) {
       ctx.addIssue({ code: 'custom', path: ['reopenState'], message: `reopenState ${r.reopenState} is one of doneStates: a reopened record would still count as resolved` });
+    }
+    for (const name of Object.keys(r.fields ?? {})) {
+      if (!COLUMN.test(name)) ctx.addIssue({ code: 'custom', path: ['fields', name], message: `"${name}" is not a ServiceNow column name (lower-case letters, digits and _, such as urgency or u_source)` });
     }
   });
 export type ServicenowReceiver = z.infer<typeof servicenowReceiver>;

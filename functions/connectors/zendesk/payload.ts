@@ -7,7 +7,8 @@ import type { ZendeskReceiver } from './schema.js';
 import { KitError } from '../../core/errors.js';
 import type { Severity } from '../../core/model.js';
 import { ticketSegment } from '../request.js';
-import type { OutboundRequest, PayloadBuilder } from '../types.js';
+import { mappedFields, type FieldValue } from '../tickets/field-mapping.js';
+import type { OutboundRequest, PayloadBuilder, PayloadInput } from '../types.js';
 import { limitField } from '../truncate.js';
 
 export const ZENDESK_MAX_SUBJECT_CHARS = 255;
@@ -25,6 +26,29 @@ function textPart(parts: Record<string, unknown>, name: string): string {
 /** Zendesk tags are lower-case and split on whitespace */
 export function zendeskIncidentTag(incidentKey: string): string {
   return `sentinel-${incidentKey.toLowerCase().replace(/[^a-z0-9_\-/:.]+/g, '-')}`;
+}
+
+/** what the kit writes itself: how the ticket is found (external_id, the tag), its text and its status */
+const KIT_FIELDS = new Set(['subject', 'raw_subject', 'comment', 'description', 'external_id', 'tags', 'status', 'via_followup_source_id', 'custom_fields']);
+
+/**
+ * The receiver's `fields:` written into the ticket: on create every mapped field, on a comment or solve
+ * only those whose source changed with the step (so a ticket agents have since edited is not reset with
+ * every comment). A property the kit sets by default (priority, type, group_id) takes the mapped value in
+ * its place; a custom field id goes into custom_fields as {id, value}; the kit's own are left alone.
+ */
+function withFields(input: PayloadInput<ZendeskReceiver>, ticket: Record<string, unknown>): Record<string, unknown> {
+  const { receiver, step } = input;
+  if (receiver.fields === undefined) return ticket;
+  const moved = new Set<string>(step.changes.map((c) => c.kind));
+  const rules = input.operation === 'create' ? receiver.fields : Object.fromEntries(Object.entries(receiver.fields).filter(([, rule]) => moved.has(rule.from)));
+  const custom: Array<{ id: number; value: FieldValue }> = [];
+  for (const [name, value] of Object.entries(mappedFields(rules, step.incident))) {
+    if (/^[0-9]+$/.test(name)) custom.push({ id: Number(name), value });
+    else if (!KIT_FIELDS.has(name)) ticket[name] = value;
+  }
+  if (custom.length > 0) ticket.custom_fields = custom;
+  return ticket;
 }
 
 export const buildZendeskPayload: PayloadBuilder<ZendeskReceiver> = (input): OutboundRequest => {
@@ -54,6 +78,7 @@ export const buildZendeskPayload: PayloadBuilder<ZendeskReceiver> = (input): Out
     default:
       throw new KitError(`zendesk: operation "${input.operation}" does not apply to a ticket receiver`, { kind: 'validation' });
   }
+  withFields(input, ticket);
   const create = input.operation === 'create';
   return {
     format: 'zendesk.json',
