@@ -16,7 +16,7 @@ const doc = readFileSync(path.join(projectRoot, 'docs', 'RECEIVERS.md'), 'utf8')
 const blocks = [...doc.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!).filter((b) => /^receivers:\s*$/m.test(b));
 
 function requiredFields(kind: ReceiverKind): string[] {
-  const shape = kindOf(kind).schema.shape as Record<string, z.ZodType>;
+  const shape = kindOf(kind).schema.shape as unknown as Record<string, z.ZodType>;
   return Object.keys(shape).filter((f) => f !== 'kind' && !(shape[f] instanceof z.ZodOptional) && !(shape[f] instanceof z.ZodDefault));
 }
 

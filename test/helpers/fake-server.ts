@@ -278,6 +278,8 @@ export interface FakeJiraIssue {
   };
   status: { name: string; category: 'new' | 'indeterminate' | 'done' };
   comments: Array<{ id: string; body: unknown; properties?: unknown[] }>;
+  /** issue properties set on create (`properties: [{key, value}]`), returned by GET issue?properties=… */
+  properties?: Record<string, unknown>;
   createdAt: number;
 }
 
@@ -406,8 +408,11 @@ export function createFakeJira(options: FakeJiraOptions): FakeJira {
         const p = adfProblem(fields.description);
         if (p) errors.description = p;
       }
+      const props = isObject(body.value) ? body.value.properties : undefined;
+      if (props !== undefined && (!Array.isArray(props) || props.some((p) => !isObject(p) || typeof p.key !== 'string'))) errors.properties = 'properties must be an array of {key, value}.';
       if (Object.keys(errors).length > 0) return jiraError(400, [], errors);
       const issue: FakeJiraIssue = {
+        ...(Array.isArray(props) ? { properties: Object.fromEntries((props as Array<{ key: string; value: unknown }>).map((p) => [p.key, p.value])) } : {}),
         id: String(nextId++),
         key: `${options.project}-${nextNumber++}`,
         fields: {
@@ -459,13 +464,15 @@ export function createFakeJira(options: FakeJiraOptions): FakeJira {
       return reply(200, { issues: page, isLast: hits.length <= maxResults });
     },
 
-    'GET /rest/api/3/issue/:key': (_req, params) => {
+    'GET /rest/api/3/issue/:key': (req, params) => {
       const issue = find(params.key ?? '');
       if (!issue) return notFound();
+      const wanted = (req.query.get('properties') ?? '').split(',').filter(Boolean);
       return reply(200, {
         id: issue.id,
         key: issue.key,
         self: self(issue),
+        ...(wanted.length ? { properties: Object.fromEntries(wanted.filter((k) => issue.properties?.[k] !== undefined).map((k) => [k, issue.properties![k]])) } : {}),
         fields: { summary: issue.fields.summary, labels: issue.fields.labels, status: statusJson(issue) },
       });
     },

@@ -134,6 +134,9 @@ function docPart(parts: Record<string, unknown>, part: 'description' | 'comment'
 
 type BuildInput = Parameters<PayloadBuilder<JiraReceiver>>[0];
 
+/** the comment (and issue) property that lets a retry recognise what an earlier try already added */
+export const JIRA_COMMENT_PROPERTY = 'sentinel-playbook-kit';
+
 /**
  * The receiver's `fields:` in Jira's shapes: priority by name, assignee by account id, any other field
  * (customfield_…) as the value itself. The kit's own fields are written after them and always win.
@@ -146,7 +149,11 @@ function jiraFieldValues(fields: Record<string, FieldValue>): JsonObject {
   return out;
 }
 
-function createBody(input: BuildInput, truncated: string[]): { fields: JsonObject } {
+/**
+ * The create carries the step's key as an issue property, so a retry whose create answer was lost knows
+ * the issue it finds is its own create (its changes are in the description) and does not comment them again.
+ */
+function createBody(input: BuildInput, truncated: string[]): { fields: JsonObject; properties: Array<{ key: string; value: { idempotencyKey: string } }> } {
   const { receiver, step, rendered } = input;
   const labels = [...new Set(['sentinel', jiraLabelFor(step.incidentKey), ...receiver.labels])];
   return {
@@ -158,11 +165,10 @@ function createBody(input: BuildInput, truncated: string[]): { fields: JsonObjec
       labels,
       description: docPart(rendered.parts, 'description', truncated),
     },
+    properties: [{ key: JIRA_COMMENT_PROPERTY, value: { idempotencyKey: step.idempotencyKey } }],
   };
 }
 
-/** the comment property that lets a retry recognise a comment an earlier try already added */
-export const JIRA_COMMENT_PROPERTY = 'sentinel-playbook-kit';
 
 type CommentBody = { body: AdfDoc; properties: Array<{ key: string; value: { idempotencyKey: string } }> };
 

@@ -9,7 +9,8 @@
  *              otherwise eventually consistent)
  *  create      POST /rest/api/3/issue
  *  hasComment  GET  …/comment?expand=properties, looking for the step's idempotency key in the
- *              `sentinel-playbook-kit` comment property
+ *              `sentinel-playbook-kit` comment property; on a retry also the issue's property of that name,
+ *              which the create carries (a lost create's retry finds its own issue and must not comment)
  *  comment     POST …/comment with that property
  *  transition  GET  …/transitions, the one whose name (or target status) is `doneTransition`, POST it with
  *              the comment in `update.comment` (one call, so no separate comment); none available and the
@@ -181,7 +182,12 @@ export function openJiraTarget(options: JiraTargetOptions): TicketTarget {
       const res = await call(ctx, 'GET', `${jiraIssuePath(ticket)}/comment?orderBy=-created&maxResults=50&expand=properties`);
       const comments = res.json<CommentsResponse>().comments ?? [];
       const key = ctx.marker.idempotencyKey;
-      return comments.some((c) => (c.properties ?? []).some((p) => p.key === JIRA_COMMENT_PROPERTY && p.value?.idempotencyKey === key));
+      if (comments.some((c) => (c.properties ?? []).some((p) => p.key === JIRA_COMMENT_PROPERTY && p.value?.idempotencyKey === key))) return true;
+      // a retry may have found the issue its own lost create made: the create carries the key as an issue property
+      if ((ctx.request.attempt ?? 1) <= 1) return false;
+      const issue = await call(ctx, 'GET', `${jiraIssuePath(ticket)}?fields=labels&properties=${JIRA_COMMENT_PROPERTY}`);
+      const property = issue.json<{ properties?: Record<string, { idempotencyKey?: unknown } | undefined> }>().properties?.[JIRA_COMMENT_PROPERTY];
+      return property?.idempotencyKey === key;
     },
 
     async comment(ticket, ctx) {
