@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { TokenCredential } from '@azure/identity';
 import { ADO_ENTRA_SCOPE, ADO_WIQL_SETTLE_MS, createAzuredevopsConnector } from '../../functions/connectors/azuredevops/azuredevops.js';
-import { adoGuardedPatch, buildAzuredevopsPayload } from '../../functions/connectors/azuredevops/payload.js';
+import { adoGuardedPatch, adoLiveCreate, buildAzuredevopsPayload } from '../../functions/connectors/azuredevops/payload.js';
 import { outboxBody } from '../../functions/connectors/request.js';
 import type { DeliveryRequest } from '../../functions/connectors/types.js';
 import type { ReceiverOf } from '../../functions/config/schema.js';
@@ -80,7 +80,13 @@ describe('Azure DevOps connector against a fake organization', () => {
     });
     expect(wiql!.headers['content-type']).toBe('application/json');
     expect(create!.headers['content-type']).toBe('application/json-patch+json');
-    expect(create!.body).toBe(outboxBody(buildAzuredevopsPayload({ ...request(ticketStep('upsert')), operation: 'create', ticket: null, receiver })));
+    // the builder's create (the outbox body), then the History line carrying the creating step's marker
+    const built = buildAzuredevopsPayload({ ...request(ticketStep('upsert')), operation: 'create', ticket: null, receiver });
+    expect(create!.body).toBe(outboxBody(adoLiveCreate({ ...request(ticketStep('upsert')), operation: 'create', ticket: null, receiver }, '[spk:aaaaaaaaaaaaaaaa]')));
+    expect(JSON.parse(create!.body)).toEqual([
+      ...(JSON.parse(outboxBody(built)) as unknown[]),
+      { op: 'add', path: '/fields/System.History', value: '<p>Created from Microsoft Sentinel.</p><p>[spk:aaaaaaaaaaaaaaaa]</p>' },
+    ]);
     for (const r of server.requests) {
       expect(r.headers.authorization).toBe(BASIC);
       expect(r.headers.accept).toBe('application/json');
@@ -154,7 +160,8 @@ describe('Azure DevOps connector against a fake organization', () => {
     expect(ado.workItem(1)!.fields['System.State']).toBe('Doing');
     // the same reactivation again (its answer lost, the store still says resolved): nothing more happens
     await c.execute(request(ticketStep('upsert', { idempotencyKey: 'd'.repeat(64), changes: [reactivation] }), resolved.ticket));
-    expect(ado.workItem(1)!.comments.map((x) => x.text.slice(-29))).toEqual(['<p>[spk:bbbbbbbbbbbbbbbb]</p>', '<p>[spk:cccccccccccccccc]</p>', '<p>[spk:dddddddddddddddd]</p>']);
+    // the first comment is the create's own History line, carrying the creating step's marker
+    expect(ado.workItem(1)!.comments.map((x) => x.text.slice(-29))).toEqual(['<p>[spk:aaaaaaaaaaaaaaaa]</p>', '<p>[spk:bbbbbbbbbbbbbbbb]</p>', '<p>[spk:cccccccccccccccc]</p>', '<p>[spk:dddddddddddddddd]</p>']);
     expect(ado.workItem(1)!.rev).toBe(4);
   });
 
@@ -198,10 +205,11 @@ describe('Azure DevOps connector against a fake organization', () => {
         expect(err).toBeInstanceOf(KitError);
         expect(err).toMatchObject({ kind: 'conflict', statusCode: status });
         expect(err.retryable).toBe(true);
-        expect(ado.workItem(1)!.comments).toHaveLength(1);
+        // the create's own History line, then the person's comment
+        expect(ado.workItem(1)!.comments).toHaveLength(2);
         await connector().execute(request(step, created.ticket));
         await connector().execute(request(step, created.ticket));
-        expect(ado.workItem(1)!.comments.map((c) => c.text)).toEqual(['<p>taking this</p>', '<p>Owner changed to Defender Experts; status Active.</p><p>[spk:bbbbbbbbbbbbbbbb]</p>']);
+        expect(ado.workItem(1)!.comments.map((c) => c.text)).toEqual(['<p>Created from Microsoft Sentinel.</p><p>[spk:aaaaaaaaaaaaaaaa]</p>', '<p>taking this</p>', '<p>Owner changed to Defender Experts; status Active.</p><p>[spk:bbbbbbbbbbbbbbbb]</p>']);
         expect(ado.workItem(1)!.fields['System.Title']).toBe('Renamed by the SOC lead');
       });
     }
@@ -216,10 +224,12 @@ describe('Azure DevOps connector against a fake organization', () => {
         return fake.handler(req, params);
       });
       const created = await connector().execute(request(ticketStep('upsert')));
-      expect((await failure(connector().execute(request(ticketStep('resolve'), created.ticket)))).kind).toBe('conflict');
+      const resolve = ticketStep('resolve', { idempotencyKey: 'c'.repeat(64) });
+      expect((await failure(connector().execute(request(resolve, created.ticket)))).kind).toBe('conflict');
       expect(ado.workItem(1)!.fields['System.State']).toBe('Doing');
-      expect((await connector().execute(request(ticketStep('resolve'), created.ticket))).action).toBe('resolved');
-      expect(ado.workItem(1)!).toMatchObject({ fields: { 'System.State': 'Done' }, comments: [{ text: expect.stringContaining('[spk:aaaaaaaaaaaaaaaa]') }] });
+      expect((await connector().execute(request(resolve, created.ticket))).action).toBe('resolved');
+      // the create's History line, then the close's one comment
+      expect(ado.workItem(1)!).toMatchObject({ fields: { 'System.State': 'Done' }, comments: [{ text: '<p>Created from Microsoft Sentinel.</p><p>[spk:aaaaaaaaaaaaaaaa]</p>' }, { text: expect.stringContaining('[spk:cccccccccccccccc]') }] });
     });
   });
 
@@ -230,8 +240,8 @@ describe('Azure DevOps connector against a fake organization', () => {
       // an earlier comment carried incident text that quotes the next step's marker
       ado.edit(1, { 'System.History': '<p>Comment: see [spk:bbbbbbbbbbbbbbbb] for details</p><p>[spk:eeeeeeeeeeeeeeee]</p>' });
       await connector().execute(request(ticketStep('upsert', { idempotencyKey: 'b'.repeat(64) }), created.ticket));
-      expect(ado.workItem(1)!.comments).toHaveLength(2);
-      expect(ado.workItem(1)!.comments[1]!.text).toMatch(/<p>\[spk:bbbbbbbbbbbbbbbb\]<\/p>$/);
+      expect(ado.workItem(1)!.comments).toHaveLength(3);
+      expect(ado.workItem(1)!.comments[2]!.text).toMatch(/<p>\[spk:bbbbbbbbbbbbbbbb\]<\/p>$/);
     });
 
     it('is found behind more than a page of newer comments (continuationToken)', async () => {
@@ -242,7 +252,7 @@ describe('Azure DevOps connector against a fake organization', () => {
       for (let i = 0; i < 250; i++) ado.edit(1, { 'System.History': `<p>note ${i}</p>` });
       server.requests.length = 0;
       await connector().execute(request(step, created.ticket));
-      expect(ado.workItem(1)!.comments).toHaveLength(251);
+      expect(ado.workItem(1)!.comments).toHaveLength(252);
       expect(server.requests.map((r) => r.method)).toEqual(['GET', 'GET']);
       expect(server.requests[1]!.query.get('continuationToken')).toBeTruthy();
     });
@@ -354,6 +364,37 @@ describe('Azure DevOps connector against a fake organization', () => {
       );
       expect(await failure(connector().execute(request(ticketStep('upsert'))))).toMatchObject({ kind: 'terminal', statusCode: 400, message: expect.stringContaining('TF401320') });
     });
+  });
+
+  it('a create whose answer was lost after the work item was made: the retry finds it and repeats nothing', async () => {
+    let lost = false;
+    const { ado, server, receiver, connector, request, failure } = await setup({}, {}, (fake) => async (req, params) => {
+      if (!lost && req.method === 'POST' && req.path.includes('$Task')) {
+        lost = true;
+        await fake.handler(req, params);
+        return serverError(503);
+      }
+      return fake.handler(req, params);
+    });
+    const step = ticketStep('upsert');
+    expect(await failure(connector().execute(request(step)))).toMatchObject({ kind: 'retryable', statusCode: 503 });
+    expect(ado.workItems).toHaveLength(1);
+    // the create carried the step's marker as its History: Azure DevOps made it the first comment
+    const create = server.requests.find((r) => r.method === 'POST' && r.path.includes('$Task'))!;
+    expect((JSON.parse(create.body) as unknown[]).at(-1)).toEqual({ op: 'add', path: '/fields/System.History', value: '<p>Created from Microsoft Sentinel.</p><p>[spk:aaaaaaaaaaaaaaaa]</p>' });
+    expect(create.body).toBe(outboxBody(adoLiveCreate({ ...request(step), operation: 'create', ticket: null, receiver }, '[spk:aaaaaaaaaaaaaaaa]')));
+    server.requests.length = 0;
+
+    // the retry (a fresh process: nothing remembered) finds it by its tag and sees its own marker
+    const retried = await connector().execute(request(step));
+    expect(retried).toMatchObject({ action: 'updated', ticket: { id: '1' } });
+    expect(server.requests.some((r) => r.method !== 'GET' && !r.path.endsWith('/wiql'))).toBe(false);
+    expect(ado.workItems).toHaveLength(1);
+    const item = ado.workItem(1)!;
+    expect(item.comments).toHaveLength(1);
+    expect(item.comments[0]!.text).toBe('<p>Created from Microsoft Sentinel.</p><p>[spk:aaaaaaaaaaaaaaaa]</p>');
+    expect(item.comments.some((c) => c.text.includes('Owner changed to Defender Experts'))).toBe(false);
+    expect(item.rev).toBe(1);
   });
 
   it('the same process finds the work item it created by id while WIQL lags', async () => {

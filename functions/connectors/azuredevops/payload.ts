@@ -2,8 +2,9 @@
  * Azure DevOps work item JSON Patch documents (Content-Type application/json-patch+json). Description
  * and History are HTML, escaped by render. The tag "sentinel-<key>" is what the connector's WIQL
  * query looks for, so it is built from the incident key alone. The live target (target.ts) sends the
- * create as built here and its changes to an existing work item as `adoGuardedPatch`: the same
- * operations behind a `test /rev`, the comment carrying the engine's marker.
+ * create as `adoLiveCreate` (the create built here, then a System.History line carrying the creating
+ * step's marker) and its changes to an existing work item as `adoGuardedPatch`: the same operations
+ * behind a `test /rev`, the comment carrying the engine's marker.
  */
 import type { AzuredevopsReceiver } from './schema.js';
 import { KitError } from '../../core/errors.js';
@@ -104,23 +105,28 @@ export function adoMarkerHtml(marker: string): string {
   return `<p>${escapeHtml(marker)}</p>`;
 }
 
-export const buildAzuredevopsPayload: PayloadBuilder<AzuredevopsReceiver> = (input): OutboundRequest => {
+/** the create's ops: the kit's fields in a stable order, then the mapped ones */
+function createOps(input: PayloadInput<AzuredevopsReceiver>, truncated: string[]): PatchOp[] {
   const { receiver, step, rendered } = input;
+  const title = limitField('title', textPart(rendered.parts, 'title').replace(/\s+/g, ' ').trim(), ADO_MAX_TITLE_CHARS, truncated, { unit: 'utf16' });
+  const ops: PatchOp[] = [
+    { op: 'add', path: '/fields/System.Title', value: title || `Microsoft Sentinel incident ${step.incidentKey}` },
+    { op: 'add', path: '/fields/System.Description', value: textPart(rendered.parts, 'description') },
+    { op: 'add', path: '/fields/System.Tags', value: `sentinel; ${adoIncidentTag(step.incidentKey)}` },
+    { op: 'add', path: '/fields/Microsoft.VSTS.Common.Priority', value: PRIORITY[step.incident.severity] ?? 4 },
+  ];
+  if (receiver.areaPath) ops.push({ op: 'add', path: '/fields/System.AreaPath', value: receiver.areaPath });
+  return withFieldOps(ops, fieldValues(input, true));
+}
+
+export const buildAzuredevopsPayload: PayloadBuilder<AzuredevopsReceiver> = (input): OutboundRequest => {
+  const { receiver, rendered } = input;
   const truncated: string[] = [];
   let ops: PatchOp[];
   switch (input.operation) {
-    case 'create': {
-      const title = limitField('title', textPart(rendered.parts, 'title').replace(/\s+/g, ' ').trim(), ADO_MAX_TITLE_CHARS, truncated, { unit: 'utf16' });
-      ops = [
-        { op: 'add', path: '/fields/System.Title', value: title || `Microsoft Sentinel incident ${step.incidentKey}` },
-        { op: 'add', path: '/fields/System.Description', value: textPart(rendered.parts, 'description') },
-        { op: 'add', path: '/fields/System.Tags', value: `sentinel; ${adoIncidentTag(step.incidentKey)}` },
-        { op: 'add', path: '/fields/Microsoft.VSTS.Common.Priority', value: PRIORITY[step.incident.severity] ?? 4 },
-      ];
-      if (receiver.areaPath) ops.push({ op: 'add', path: '/fields/System.AreaPath', value: receiver.areaPath });
-      withFieldOps(ops, fieldValues(input, true));
+    case 'create':
+      ops = createOps(input, truncated);
       break;
-    }
     case 'update':
       ops = [...withFieldOps([], fieldValues(input, false)), historyOp(rendered.parts)];
       break;
@@ -154,4 +160,22 @@ export function adoGuardedPatch(input: PayloadInput<AzuredevopsReceiver>, change
   if (change.state !== undefined) ops.push({ op: 'add', path: '/fields/System.State', value: change.state });
   ops.push(...withFieldOps([], fieldValues(input, false)), historyOp(input.rendered.parts, change.marker));
   return patchRequest({ ...input, operation: change.state === undefined ? 'update' : 'resolve' }, ops, []);
+}
+
+/** The live create's System.History: one short line ending with the creating step's marker. */
+export function adoCreateHistory(marker: string): string {
+  return `<p>Created from Microsoft Sentinel.</p>${adoMarkerHtml(marker)}`;
+}
+
+/**
+ * The POST a live delivery sends to create a work item: the builder's create (same ops, same order), then
+ * System.History with a short line ending with the creating step's marker. Azure DevOps makes a History
+ * value on create the work item's first comment, so when the create's answer is lost, the retry finds the
+ * work item by its tag, reads that comment, and adds no comment repeating what the create wrote. The
+ * outbox writes the builder's body, without it.
+ */
+export function adoLiveCreate(input: PayloadInput<AzuredevopsReceiver>, marker: string): OutboundRequest {
+  const truncated: string[] = [];
+  const ops = [...createOps(input, truncated), { op: 'add' as const, path: '/fields/System.History', value: adoCreateHistory(marker) }];
+  return patchRequest({ ...input, operation: 'create' }, ops, truncated);
 }

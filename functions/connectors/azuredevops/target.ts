@@ -7,7 +7,9 @@
  *              GET  {project}/_apis/wit/workitems?ids=… (plus the work item this process created, by id);
  *              CONTAINS is not an exact tag match, so System.Tags (a "; "-separated list) must hold the
  *              tag itself. The oldest such work item wins.
- *  create      POST {project}/_apis/wit/workitems/$<type> (JSON Patch, the tag in System.Tags)
+ *  create      POST {project}/_apis/wit/workitems/$<type> (JSON Patch, the tag in System.Tags, and a
+ *              System.History line ending with the step's marker: its first comment, so a retry after a
+ *              lost answer finds the work item by its tag and the step's marker on it)
  *  hasComment  GET  …/workItems/{id}/comments (newest first): a comment whose text ends with the marker
  *  comment     GET the work item's rev, PATCH [test /rev, add System.History (comment + marker)]
  *  transition  GET  {project}/_apis/wit/workitemtypes/{type}/states for the done state by name; PATCH
@@ -36,7 +38,7 @@ import { resolveSecret } from '../secrets.js';
 import { sendArguments } from '../request.js';
 import type { TicketContext, TicketTarget, TransitionOutcome } from '../tickets/engine.js';
 import type { OutboundRequest, PayloadInput } from '../types.js';
-import { ADO_API_VERSION, adoGuardedPatch, adoIncidentTag, buildAzuredevopsPayload } from './payload.js';
+import { ADO_API_VERSION, adoGuardedPatch, adoIncidentTag, adoLiveCreate } from './payload.js';
 
 /**
  * A create that failed after it was sent may still have made the work item. WIQL reads the work item
@@ -268,7 +270,7 @@ export function openAzuredevopsTarget(options: AzuredevopsTargetOptions): Ticket
     },
 
     async create(ctx) {
-      const res = await write(ctx, buildAzuredevopsPayload(input(ctx, null, 'create')));
+      const res = await write(ctx, adoLiveCreate(input(ctx, null, 'create'), ctx.marker.token));
       const created = res.json<WorkItem>();
       if (typeof created.id !== 'number') {
         throw new KitError('azuredevops: work item create answered without an id', { kind: 'terminal', statusCode: res.status });
