@@ -69,11 +69,15 @@ describe('correlation_id', () => {
 });
 
 describe('buildServicenowPayload', () => {
-  it('create: qualified correlation_id and display, levels from severity, no note', () => {
+  it('create: qualified correlation_id and display, levels from severity, a one-line note with the step\'s marker', () => {
     const p = payload('create');
     expect(p).toMatchObject({ method: 'POST', path: '/api/now/table/incident', contentType: 'application/json', format: 'servicenow.json' });
     expect(body(p)).toMatchObject({ correlation_id: `ws:${WS}:12345`, correlation_display: 'Microsoft Sentinel', urgency: '1', impact: '1' });
-    expect(body(p)).not.toHaveProperty('work_notes');
+    // not the changes (the description has them): only what lets a retry recognise its own create
+    expect(body(p).work_notes).toBe(`Created by Sentinel Playbook Kit for incident 12345. [spk:${'a'.repeat(16)}]`);
+    const comments = body(payload('create', receiverFor(undefined, { noteField: 'comments' })));
+    expect(comments).not.toHaveProperty('work_notes');
+    expect(comments.comments).toMatch(/\[spk:a{16}\]$/);
   });
 
   it('every note ends with the step\'s marker token, which survives truncation', () => {
@@ -239,7 +243,8 @@ describe('ServiceNow connector against a fake instance', () => {
     });
     expect(JSON.parse(server.requests[1]!.body)).toEqual({ work_notes: `Owner changed to Defender Experts; status Active.\n\n[spk:${'b'.repeat(16)}]` });
     await connector().execute(request(step, first.ticket));
-    expect(sn.journal(first.ticket!.id)).toHaveLength(1);
+    // the create's line, then this step's note, once
+    expect(sn.journal(first.ticket!.id).map((j) => j.value.slice(-22))).toEqual([`[spk:${'a'.repeat(16)}]`, `[spk:${'b'.repeat(16)}]`]);
   });
 
   it('a journal query that ignores its conditions cannot make another record\'s note count', async () => {
@@ -251,7 +256,8 @@ describe('ServiceNow connector against a fake instance', () => {
     await connector().execute(request(note, a.ticket));
     // the same step key's note is on record a; record b still gets its own
     await connector().execute(request({ ...note, incident: otherIncident, incidentKey: '777' }, b.ticket));
-    expect([sn.journal(a.ticket!.id).length, sn.journal(b.ticket!.id).length]).toEqual([1, 1]);
+    // each record: its create's line and the note
+    expect([sn.journal(a.ticket!.id).length, sn.journal(b.ticket!.id).length]).toEqual([2, 2]);
   });
 
   it('lifecycle: create → note → resolve → reactivation reopens → close again, one record, one note each', async () => {
@@ -277,7 +283,7 @@ describe('ServiceNow connector against a fake instance', () => {
     await deliver(ticketStep('resolve', { idempotencyKey: 'e'.repeat(64) }));
     expect(sn.record(id)!.state).toBe('6');
     expect(sn.records()).toHaveLength(1);
-    expect(sn.journal(id).map((j) => j.value.slice(-22))).toEqual(['b', 'c', 'd', 'e'].map((k) => `[spk:${k.repeat(16)}]`));
+    expect(sn.journal(id).map((j) => j.value.slice(-22))).toEqual(['a', 'b', 'c', 'd', 'e'].map((k) => `[spk:${k.repeat(16)}]`));
   });
 
   it('a Closed incident is read-only: its reactivation is a terminal error that says so', async () => {
@@ -366,7 +372,7 @@ describe('ServiceNow connector against a fake instance', () => {
       const step = ticketStep('upsert', { idempotencyKey: 'b'.repeat(64) });
       expect((await c.execute(request(step, created.ticket))).action).toBe('updated');
       expect(calls()).toEqual(['GET /api/now/table/sys_journal_field', 'POST /oauth_token.do', 'GET /api/now/table/sys_journal_field', `PATCH /api/now/table/incident/${created.ticket!.id}`]);
-      expect(sn.journal(created.ticket!.id)).toHaveLength(1);
+      expect(sn.journal(created.ticket!.id)).toHaveLength(2);
       // every token is refused: one refresh, then auth, no loop
       const refusing = await setup({ receiver: oauth, wrap: (h) => (req, p) => (req.path === '/oauth_token.do' ? h(req, p) : reply(401, { error: { message: 'User Not Authenticated', detail: null }, status: 'failure' })) });
       const err = await failure(refusing.connector().execute(refusing.request(ticketStep('upsert'))));
@@ -445,6 +451,33 @@ describe('ServiceNow connector against a fake instance', () => {
     expect(retry.action).toBe('updated');
     expect(sn.records()).toHaveLength(1);
     expect(retry.ticket!.id).toBe(sn.records()[0]!.sys_id);
+  });
+
+  it('the create\'s answer is lost after the record was made: the retry finds it and its marker, and repeats nothing', async () => {
+    let lost = false;
+    // the first create reaches the instance (the record is made) and its answer never comes back
+    const loseCreate = (h: FakeHandler): FakeHandler => async (req, p) => {
+      if (lost || req.method !== 'POST' || req.path !== '/api/now/table/incident') return h(req, p);
+      lost = true;
+      await h(req, p);
+      return reset();
+    };
+    const { sn, server, calls, connector, request } = await setup({ wrap: loseCreate });
+    const step = ticketStep('upsert');
+    const err = await failure(connector().execute(request(step)));
+    expect(err.kind).toBe('retryable');
+    expect(sn.records()).toHaveLength(1);
+    const id = sn.records()[0]!.sys_id!;
+    server.requests.length = 0;
+    const retry = await connector().execute(request(step));
+    expect(retry.ticket!.id).toBe(id);
+    expect(sn.records()).toHaveLength(1);
+    // found by correlation_id, the create's marker found in the journal: no PATCH with the same changes
+    expect(calls()).toEqual(['GET /api/now/table/incident', 'GET /api/now/table/sys_journal_field']);
+    expect(sn.journal(id).map((j) => j.value)).toEqual([`Created by Sentinel Playbook Kit for incident 12345. [spk:${'a'.repeat(16)}]`]);
+    // the next step still writes its note, once
+    await connector().execute(request(ticketStep('upsert', { idempotencyKey: 'b'.repeat(64) }), retry.ticket));
+    expect(sn.journal(id).map((j) => j.value.slice(-22))).toEqual([`[spk:${'a'.repeat(16)}]`, `[spk:${'b'.repeat(16)}]`]);
   });
 
   it('30% of calls fail, half of them after ServiceNow acted: one record per incident, every one resolved', async () => {

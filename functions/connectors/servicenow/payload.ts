@@ -6,7 +6,9 @@
  *
  * The record is found again by correlation_id, the task field ServiceNow keeps for a third party's id:
  * the incident key qualified by its workspace (servicenowCorrelationIds). Every journal note ends with
- * the engine's marker token, so a retry can find the note an earlier try wrote (target.ts, hasComment).
+ * the engine's marker token, so a retry can find the note an earlier try wrote (target.ts, hasComment);
+ * the create carries a one-line note with the marker too, so a retry whose create answer was lost
+ * recognises its own create and does not repeat its changes as a note.
  * The live target sends these same requests; its reads (query, journal, current state) are its own.
  */
 import { createHash } from 'node:crypto';
@@ -146,7 +148,13 @@ function texts(input: BuildInput, truncated: string[]) {
     const suffix = `\n\n${token}`;
     return `${text('work_notes', field, SERVICENOW_MAX_TEXT - suffix.length)}${suffix}`;
   };
-  return { text, note, field };
+  /**
+   * The create's own journal line: ServiceNow stores it as a journal entry, so a retry whose create answer
+   * was lost finds the step's marker on the record it made and adds no note repeating the create.
+   */
+  const createNote = (): string =>
+    `Created by Sentinel Playbook Kit for incident ${neutraliseCodeTags(input.step.incidentKey.slice(0, 200))}. ${commentMarker(input.step.idempotencyKey).token}`;
+  return { text, note, createNote, field };
 }
 
 function tableRequest(input: BuildInput, method: 'POST' | 'PATCH', json: Record<string, unknown>, truncated: string[]): OutboundRequest {
@@ -175,7 +183,7 @@ export function servicenowReopenRequest(input: BuildInput): OutboundRequest {
 export const buildServicenowPayload: PayloadBuilder<ServicenowReceiver> = (input): OutboundRequest => {
   const { receiver, step } = input;
   const truncated: string[] = [];
-  const { text, note, field } = texts(input, truncated);
+  const { text, note, createNote, field } = texts(input, truncated);
   switch (input.operation) {
     case 'create': {
       const level = LEVEL[step.incident.severity] ?? '3';
@@ -190,6 +198,7 @@ export const buildServicenowPayload: PayloadBuilder<ServicenowReceiver> = (input
           correlation_id: servicenowCorrelationId(step),
           correlation_display: CORRELATION_DISPLAY,
           ...(receiver.assignmentGroup ? { assignment_group: receiver.assignmentGroup } : {}),
+          [field]: createNote(),
         }),
         truncated,
       );

@@ -8,7 +8,8 @@
  *              (unless glide.invalid_query.returns_no_rows is set), and "=" ignores case: so a row counts
  *              only when its correlation_id equals one of the incident's ids exactly, and a row without
  *              the field at all means the table cannot hold the kit's ids (terminal, before any create).
- *  create      POST /api/now/table/<table>; the answer must carry the correlation_id as sent
+ *  create      POST /api/now/table/<table> with a one-line <noteField> ending with the step's marker (a retry
+ *              whose create answer was lost finds it with hasComment); the answer must carry the correlation_id as sent
  *  hasComment  GET  /api/now/table/sys_journal_field?sysparm_query=element_id=<sys_id>^name=<table>^valueLIKE<token>,
  *              each row checked the same way (element_id, a journal field, the token in the value)
  *  comment     PATCH /api/now/table/<table>/<sys_id> {<noteField>}

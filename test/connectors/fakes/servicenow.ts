@@ -5,7 +5,8 @@
  *    (unless the instance sets glide.invalid_query.returns_no_rows);
  *  - "=" and LIKE ignore case (the database's collation);
  *  - body fields the table does not have are ignored, values are stored as strings;
- *  - journal fields (work_notes, comments) become sys_journal_field rows and read back as '';
+ *  - journal fields (work_notes, comments), given on create as on update, become sys_journal_field rows
+ *    and read back as '';
  *  - a record in a read-only state refuses writes with the ACL 403;
  *  - errors are `{"error":{"message","detail"},"status":"failure"}`.
  * Record and journal writes are visible to the next query at once, as the database is.
