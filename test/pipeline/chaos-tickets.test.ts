@@ -12,10 +12,11 @@
  * each seeded run must end in the same place.
  *  - one ticket per incident that has a ticket step, per target; nothing else on the target;
  *  - every change a ticket step carried reached its ticket once: the step that creates the ticket puts its
- *    changes in the create (Zendesk and Freshservice mark the create with the step's `[spk:…]` token, the
- *    others do not), every later step leaves exactly one comment / note / journal entry with its marker
- *    (Jira: the comment property; the others: the token). So each ticket's markers are exactly the later
- *    steps' (plus the creator's on Zendesk and Freshservice), each once, and its final state is the
+ *    changes in the create and marks it (ServiceNow: a work note on create, Azure DevOps: System.History on
+ *    create, Zendesk: the create's comment, Freshservice: the description carry the step's `[spk:…]` token;
+ *    Jira: an issue property, not a comment), every later step leaves exactly one comment / note / journal
+ *    entry with its marker (Jira: the comment property; the others: the token). So each ticket's markers are
+ *    exactly the later steps' (plus the creator's where the create leaves a comment), each once, and its final state is the
  *    reference's;
  *  - PagerDuty (Events API only, as shipped: nothing can be read back) is checked by its events: one alert and
  *    one PagerDuty incident per dedup key, and the events PagerDuty accepted per dedup key are exactly the
@@ -69,7 +70,7 @@ import { REPO, sampleLines } from './harness.js';
 const TARGETS = ['soc-jira', 'soc-servicenow', 'soc-ado', 'soc-zendesk', 'soc-freshservice', 'soc-pagerduty'] as const;
 type Target = (typeof TARGETS)[number];
 /** the targets whose create carries the creating step's marker (Zendesk: its first comment; Freshservice: the description) */
-const CREATE_CARRIES_MARKER = new Set<Target>(['soc-zendesk', 'soc-freshservice']);
+const CREATE_CARRIES_MARKER = new Set<Target>(['soc-servicenow', 'soc-ado', 'soc-zendesk', 'soc-freshservice']);
 
 /**
  * Seeds: each is a different fault sequence on every target (target i draws from seed·100+i), and the runs

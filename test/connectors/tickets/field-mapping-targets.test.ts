@@ -94,7 +94,7 @@ describe('ServiceNow fields:', () => {
 
   it('create: a mapped default takes its place, others follow, the kit\'s own fields win, close_code waits for the resolve', () => {
     const body = json(build(receiver, 'create'));
-    expect(Object.keys(body)).toEqual(['short_description', 'description', 'urgency', 'impact', 'correlation_id', 'correlation_display', 'assignment_group', 'u_source']);
+    expect(Object.keys(body)).toEqual(['short_description', 'description', 'urgency', 'impact', 'correlation_id', 'correlation_display', 'assignment_group', 'work_notes', 'u_source']);
     expect(body).toMatchObject({ urgency: '2', impact: '1', assignment_group: 'MDE Experts', u_source: 'Microsoft Sentinel', correlation_display: 'Microsoft Sentinel' });
     expect(body.correlation_id).toBe('ws:8d300aff-d535-4430-9eef-3046965c48cf:12345');
     expect(body.short_description).toBe('Sentinel incident 3177: Multi-stage incident involving Initial access & Lateral movement');
@@ -119,7 +119,7 @@ describe('ServiceNow fields:', () => {
     const nothing = { u_x: { from: 'owner', map: { nobody: 'x' } } };
     const close = stepFor('servicenow', { ticketAction: 'resolve', changes: [closed, ownerChange] });
     expectUnchanged(base, nothing, [['create', stepFor('servicenow'), null], ['update', stepFor('servicenow', { changes: [ownerChange] }), existing('servicenow')], ['resolve', close, existing('servicenow')]]);
-    expect(Object.keys(json(build(parse(base), 'create')))).toEqual(['short_description', 'description', 'urgency', 'impact', 'correlation_id', 'correlation_display', 'assignment_group']);
+    expect(Object.keys(json(build(parse(base), 'create')))).toEqual(['short_description', 'description', 'urgency', 'impact', 'correlation_id', 'correlation_display', 'assignment_group', 'work_notes']);
   });
 
   it('refuses a name that is no ServiceNow column, at its line', () => {
