@@ -3,6 +3,7 @@ import { defineKind } from '../kind.js';
 import { buildSmsPayload } from './payload.js';
 import { smsReceiver } from './schema.js';
 import { smsPreview } from './preview.js';
+import { createSmsConnector } from './sms.js';
 
 export const smsKind = defineKind({
   kind: 'sms',
@@ -12,7 +13,8 @@ export const smsKind = defineKind({
   parts: [{ name: 'text', format: 'text', dialect: 'sms' }],
   format: 'sms.txt',
   endpointFields: ['acsEndpoint', 'twilioAccountSid'],
-  secretFields: ['twilioAccountSid', 'twilioAuthToken'],
+  secretFields: ['acsAccessKey', 'twilioAccountSid', 'twilioAuthToken', 'twilioApiKeySid', 'twilioApiKeySecret'],
   build: buildSmsPayload,
   preview: smsPreview,
+  live: createSmsConnector,
 });
