@@ -47,6 +47,9 @@ param receiverSecrets receiverSecret[] = [
   { appSetting: 'PAGERDUTY_API_TOKEN', secretName: 'pagerduty-api-token' }
   { appSetting: 'TWILIO_ACCOUNT_SID', secretName: 'twilio-account-sid' }
   { appSetting: 'TWILIO_AUTH_TOKEN', secretName: 'twilio-auth-token' }
+  { appSetting: 'TWILIO_API_KEY_SID', secretName: 'twilio-api-key-sid' }
+  { appSetting: 'TWILIO_API_KEY_SECRET', secretName: 'twilio-api-key-secret' }
+  { appSetting: 'ACS_ACCESS_KEY', secretName: 'acs-access-key' }
   { appSetting: 'SOAR_WEBHOOK_URL', secretName: 'soar-webhook-url' }
   { appSetting: 'SOAR_SIGNING_SECRET', secretName: 'soar-signing-secret' }
   { appSetting: 'SOAR_BEARER_TOKEN', secretName: 'soar-bearer-token' }
