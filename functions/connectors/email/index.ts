@@ -1,5 +1,6 @@
 /** The Email receiver kind: everything the kit knows about it, for the registry (../kinds.ts). */
 import { defineKind } from '../kind.js';
+import { createEmailConnector } from './email.js';
 import { buildEmailPayload } from './payload.js';
 import { emailReceiver } from './schema.js';
 import { emailPreview } from './preview.js';
@@ -15,8 +16,9 @@ export const emailKind = defineKind({
     { name: 'text', format: 'text' },
   ],
   format: 'eml',
-  endpointFields: ['acsEndpoint'],
-  secretFields: [],
+  endpointFields: ['acsEndpoint', 'graphBaseUrl'],
+  secretFields: ['acsAccessKey'],
   build: buildEmailPayload,
   preview: emailPreview,
+  live: createEmailConnector,
 });

@@ -1,14 +1,15 @@
 /**
- * The email as an RFC 5322 message (multipart/alternative: text, then HTML). The same bytes go to
- * the outbox as .eml and to a sender that takes raw MIME. Headers are built only from kit values,
- * the receiver's validated addresses and the one-line subject, each stripped of CR/LF, so incident
- * text can never add a header. Bodies are quoted-printable: every line stays short (RFC 5322's 998
- * limit) and the "=_" boundary can never occur inside them.
+ * The email of one step, once, as data (`emailMessage`), and that message as RFC 5322 bytes
+ * (`emlText`, multipart/alternative: text, then HTML), which is the outbox .eml. The live transports
+ * send the same message in their own shapes (acs.ts, graph.ts). Headers are built only from kit
+ * values, the receiver's validated addresses and the one-line subject, each stripped of CR/LF, so
+ * incident text can never add a header. Bodies are quoted-printable: every line stays short (RFC
+ * 5322's 998 limit) and the "=_" boundary can never occur inside them.
  */
 import { createHash } from 'node:crypto';
 import type { EmailReceiver } from './schema.js';
 import { KitError } from '../../core/errors.js';
-import type { OutboundRequest, PayloadBuilder } from '../types.js';
+import type { OutboundRequest, PayloadBuilder, PayloadInput } from '../types.js';
 import { limitField } from '../truncate.js';
 
 /** RFC 5322 puts no limit on a subject; 255 is what mail clients and ACS show without trouble. */
@@ -126,28 +127,76 @@ export function threadId(incidentKey: string, from: string): string {
   return `<sentinel-incident-${idPart(incidentKey)}@${domainOf(from)}>`;
 }
 
-export const buildEmailPayload: PayloadBuilder<EmailReceiver> = (input): OutboundRequest => {
+/**
+ * One email as data: what every transport sends. The .eml (the outbox file, and the message a raw-MIME
+ * sender would send) is this serialised as RFC 5322; ACS emails:send and Graph sendMail take the same
+ * subject, text and HTML, the same recipients, and whatever of the threading headers their API allows.
+ * Every value here comes from the receiver's config or from kit values, except subject/text/html (the
+ * template's output): so no incident text can choose a recipient or add a header.
+ */
+export interface EmailMessage {
+  from: string;
+  /** display name in the .eml From; ACS and Graph show the sender's own configured name instead */
+  fromName: string;
+  to: string[];
+  replyTo: string[];
+  /** one line, at most EMAIL_MAX_SUBJECT_CHARS, never empty */
+  subject: string;
+  text: string;
+  html: string;
+  /** the step's plannedAt: the same on every retry */
+  date: Date;
+  /** this message's Message-ID, `<…@sender-domain>`, from the step's idempotency key */
+  messageId: string;
+  /** the incident's (virtual) first message, `<sentinel-incident-…@sender-domain>`: In-Reply-To and References */
+  thread: string;
+  /** X-Sentinel-Incident */
+  incident: string;
+  /** the step's idempotency key, for the transports' own repeat protection */
+  stepKey: string;
+  /** fields cut to a limit, for OutboundRequest.truncated */
+  truncated: string[];
+}
+
+export function emailMessage(input: PayloadInput<EmailReceiver>): EmailMessage {
   const { receiver, step, rendered } = input;
   const truncated: string[] = [];
   const from = checkAddress(receiver.from, 'from');
   const to = receiver.to.map((a, i) => checkAddress(a, `to[${i}]`));
+  const replyTo = (receiver.replyTo ?? []).map((a, i) => checkAddress(a, `replyTo[${i}]`));
   const subject = limitField('subject', oneLine(textPart(rendered.parts, 'subject')), EMAIL_MAX_SUBJECT_CHARS, truncated, { unit: 'runes' });
-  const text = textPart(rendered.parts, 'text');
-  const html = textPart(rendered.parts, 'html');
   const planned = new Date(step.plannedAt);
-  const date = Number.isNaN(planned.getTime()) ? new Date(0) : planned;
-  const boundary = `=_spk_${createHash('sha256').update(step.idempotencyKey).digest('hex').slice(0, 24)}`;
-  const thread = threadId(step.incidentKey, from);
+  return {
+    from,
+    fromName: receiver.fromName ?? DEFAULT_FROM_NAME,
+    to,
+    replyTo,
+    // oneLine is idempotent, so the .eml header built from this is what it always was
+    subject: oneLine(subject || `Microsoft Sentinel incident ${step.incidentKey}`),
+    text: textPart(rendered.parts, 'text'),
+    html: textPart(rendered.parts, 'html'),
+    date: Number.isNaN(planned.getTime()) ? new Date(0) : planned,
+    messageId: `<${idPart(step.idempotencyKey)}@${domainOf(from)}>`,
+    thread: threadId(step.incidentKey, from),
+    incident: idPart(step.incidentKey),
+    stepKey: step.idempotencyKey,
+    truncated,
+  };
+}
 
+/** The message as RFC 5322 bytes (multipart/alternative: text, then HTML): the outbox .eml. */
+export function emlText(m: EmailMessage): string {
+  const boundary = `=_spk_${createHash('sha256').update(m.stepKey).digest('hex').slice(0, 24)}`;
   const headers = [
-    `From: ${mailbox(receiver.fromName ?? DEFAULT_FROM_NAME, from)}`,
-    foldHeader('To', to.join(', ')),
-    unstructuredHeader('Subject', subject || `Microsoft Sentinel incident ${step.incidentKey}`),
-    `Date: ${rfc5322Date(date)}`,
-    `Message-ID: <${idPart(step.idempotencyKey)}@${domainOf(from)}>`,
-    `In-Reply-To: ${thread}`,
-    `References: ${thread}`,
-    `X-Sentinel-Incident: ${idPart(step.incidentKey)}`,
+    `From: ${mailbox(m.fromName, m.from)}`,
+    foldHeader('To', m.to.join(', ')),
+    ...(m.replyTo.length > 0 ? [foldHeader('Reply-To', m.replyTo.join(', '))] : []),
+    unstructuredHeader('Subject', m.subject),
+    `Date: ${rfc5322Date(m.date)}`,
+    `Message-ID: ${m.messageId}`,
+    `In-Reply-To: ${m.thread}`,
+    `References: ${m.thread}`,
+    `X-Sentinel-Incident: ${m.incident}`,
     'Auto-Submitted: auto-generated',
     'X-Auto-Response-Suppress: All',
     'MIME-Version: 1.0',
@@ -155,8 +204,11 @@ export const buildEmailPayload: PayloadBuilder<EmailReceiver> = (input): Outboun
   ];
   const part = (type: string, body: string) =>
     [`--${boundary}`, `Content-Type: ${type}; charset=utf-8`, 'Content-Transfer-Encoding: quoted-printable', '', quotedPrintable(body)].join(CRLF);
+  return [headers.join(CRLF), '', part('text/plain', m.text), part('text/html', m.html), `--${boundary}--`, ''].join(CRLF);
+}
 
-  const body = [headers.join(CRLF), '', part('text/plain', text), part('text/html', html), `--${boundary}--`, ''].join(CRLF);
-  // the message itself: a sender that takes raw MIME sends these bytes; ACS emails:send would take its parts
-  return { format: 'eml', method: 'POST', path: '', headers: {}, contentType: 'message/rfc822', body: { text: body }, truncated };
+export const buildEmailPayload: PayloadBuilder<EmailReceiver> = (input): OutboundRequest => {
+  const message = emailMessage(input);
+  // the outbox file; the live transports (acs.ts, graph.ts) send `message` in their own shapes
+  return { format: 'eml', method: 'POST', path: '', headers: {}, contentType: 'message/rfc822', body: { text: emlText(message) }, truncated: message.truncated };
 };
