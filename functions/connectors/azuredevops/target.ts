@@ -36,7 +36,7 @@ import {
 } from '../http/index.js';
 import { resolveSecret } from '../secrets.js';
 import { sendArguments } from '../request.js';
-import type { TicketContext, TicketTarget, TransitionOutcome } from '../tickets/engine.js';
+import { payloadInputFor, type TicketContext, type TicketTarget, type TransitionOutcome } from '../tickets/engine.js';
 import type { OutboundRequest, PayloadInput } from '../types.js';
 import { ADO_API_VERSION, adoGuardedPatch, adoIncidentTag, adoLiveCreate } from './payload.js';
 
@@ -146,14 +146,8 @@ export function openAzuredevopsTarget(options: AzuredevopsTargetOptions): Ticket
   const call = (ctx: TicketContext, method: string, path: string, json?: unknown): Promise<SendResponse> =>
     client.send({ method, path, headers: { accept: 'application/json' }, json, signal: ctx.request.signal });
   const write = (ctx: TicketContext, request: OutboundRequest): Promise<SendResponse> => client.send(sendArguments(request, { signal: ctx.request.signal }));
-  const input = (ctx: TicketContext, ticket: TicketRef | null, operation: PayloadInput['operation']): PayloadInput<AzuredevopsReceiver> => ({
-    step: ctx.request.step,
-    receiverName,
-    receiver,
-    rendered: ctx.request.rendered,
-    operation,
-    ticket,
-  });
+  const input = (ctx: TicketContext, ticket: TicketRef | null, operation: PayloadInput['operation']): PayloadInput<AzuredevopsReceiver> =>
+    payloadInputFor(ctx, receiverName, receiver, ticket, operation);
   const ref = (ctx: TicketContext, id: number, state: TicketRef['state']): TicketRef => ({
     receiver: receiverName,
     incidentKey: ctx.request.step.incidentKey,

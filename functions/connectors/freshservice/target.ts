@@ -26,7 +26,7 @@ import { isJsonObject } from '../../core/json-object.js';
 import { basicAuth, checkEndpointUrl, createTargetClient, type HttpPolicy, type SendResponse, type TargetClient } from '../http/index.js';
 import { resolveSecret } from '../secrets.js';
 import { sendArguments } from '../request.js';
-import type { TicketContext, TicketTarget, TransitionOutcome } from '../tickets/engine.js';
+import { payloadInputFor, type TicketContext, type TicketTarget, type TransitionOutcome } from '../tickets/engine.js';
 import type { OutboundRequest, PayloadInput } from '../types.js';
 import { buildFreshservicePayload, FRESHSERVICE_STATUS_OPEN, FRESHSERVICE_STATUS_RESOLVED, freshserviceIncidentTag } from './payload.js';
 
@@ -108,14 +108,8 @@ export function openFreshserviceTarget(options: FreshserviceTargetOptions): Tick
     url: `${baseUrl}/a/tickets/${t.id}`,
     state: resolvedStatus(t.status) ? 'resolved' : 'open',
   });
-  const input = (ctx: TicketContext, ticket: TicketRef | null, operation: PayloadInput['operation']): PayloadInput<FreshserviceReceiver> => ({
-    step: ctx.request.step,
-    receiverName,
-    receiver,
-    rendered: ctx.request.rendered,
-    operation,
-    ticket,
-  });
+  const input = (ctx: TicketContext, ticket: TicketRef | null, operation: PayloadInput['operation']): PayloadInput<FreshserviceReceiver> =>
+    payloadInputFor(ctx, receiverName, receiver, ticket, operation);
   const tagOf = (ctx: TicketContext) => freshserviceIncidentTag(ctx.request.step.incidentKey);
 
   /** The builder's request with the marker token as a paragraph of its own at the end of an HTML field. */

@@ -23,7 +23,7 @@ import { KitError } from '../../core/errors.js';
 import { basicAuth, checkEndpointUrl, createTargetClient, type SendResponse, type TargetClient } from '../http/index.js';
 import { resolveSecret } from '../secrets.js';
 import { sendArguments } from '../request.js';
-import type { TicketContext, TicketTarget, TransitionOutcome } from '../tickets/engine.js';
+import { payloadInputFor, type TicketContext, type TicketTarget, type TransitionOutcome } from '../tickets/engine.js';
 import type { OutboundRequest, PayloadInput } from '../types.js';
 import { buildJiraPayload, JIRA_COMMENT_PROPERTY, jiraIssuePath, jiraLabelFor, jiraTransitionRequest } from './payload.js';
 
@@ -104,14 +104,8 @@ export function openJiraTarget(options: JiraTargetOptions): TicketTarget {
     state,
   });
   // the builder marks a comment with the step's idempotency key: the engine's marker (ctx.marker) is made from it
-  const input = (ctx: TicketContext, ticket: TicketRef | null, operation: PayloadInput['operation']): PayloadInput<JiraReceiver> => ({
-    step: ctx.request.step,
-    receiverName,
-    receiver,
-    rendered: ctx.request.rendered,
-    operation,
-    ticket,
-  });
+  const input = (ctx: TicketContext, ticket: TicketRef | null, operation: PayloadInput['operation']): PayloadInput<JiraReceiver> =>
+    payloadInputFor(ctx, receiverName, receiver, ticket, operation);
 
   /**
    * Finds the transition named `name` (or leading to a status of that name) and posts it with the

@@ -29,7 +29,7 @@
 import type { TicketRef } from '../../core/delivery.js';
 import { KitError } from '../../core/errors.js';
 import { resolveSecret } from '../secrets.js';
-import { isReactivation, type TicketContext, type TicketTarget, type TransitionOutcome } from '../tickets/engine.js';
+import { isReactivation, payloadInputFor, type TicketContext, type TicketTarget, type TransitionOutcome } from '../tickets/engine.js';
 import type { Operation, PayloadInput } from '../types.js';
 import { createEventsClient, sendEvent } from './events.js';
 import { buildPagerdutyPayload, pagerdutyDedupKey } from './payload.js';
@@ -123,14 +123,8 @@ export function openPagerdutyTarget(options: PagerdutyTargetOptions): TicketTarg
     state,
   });
 
-  const input = (ctx: TicketContext, operation: Operation, ticket: TicketRef | null): PayloadInput<PagerdutyReceiver> => ({
-    step: ctx.request.step,
-    receiverName,
-    receiver,
-    rendered: ctx.request.rendered,
-    operation,
-    ticket,
-  });
+  const input = (ctx: TicketContext, operation: Operation, ticket: TicketRef | null): PayloadInput<PagerdutyReceiver> =>
+    payloadInputFor(ctx, receiverName, receiver, ticket, operation);
 
   async function event(ctx: TicketContext, operation: Operation, ticket: TicketRef | null): Promise<void> {
     await sendEvent(events, buildPagerdutyPayload(input(ctx, operation, ticket)), {

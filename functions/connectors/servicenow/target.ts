@@ -27,7 +27,7 @@ import { isJsonObject } from '../../core/json-object.js';
 import { basicAuth, checkEndpointUrl, createTargetClient, successThatFailed, type HttpPolicy, type ResponseCheck, type SendResponse, type TargetClient } from '../http/index.js';
 import { resolveSecret } from '../secrets.js';
 import { sendArguments } from '../request.js';
-import type { TicketContext, TicketTarget, TransitionOutcome } from '../tickets/engine.js';
+import { payloadInputFor, type TicketContext, type TicketTarget, type TransitionOutcome } from '../tickets/engine.js';
 import type { OutboundRequest, PayloadInput } from '../types.js';
 import { servicenowOAuth, type ServicenowTokenCache } from './oauth.js';
 import { buildServicenowPayload, servicenowCorrelationIds, servicenowReopenRequest, servicenowStates } from './payload.js';
@@ -108,14 +108,8 @@ export function openServicenowTarget(options: ServicenowTargetOptions): TicketTa
   /** a request the payload builder made, sent as it is; `fields` only trims the answer */
   const write = (ctx: TicketContext, request: OutboundRequest, fields: string): Promise<SendResponse> =>
     client.send(sendArguments({ ...request, path: `${request.path}${query({ sysparm_fields: fields })}` }, { signal: ctx.request.signal }));
-  const input = (ctx: TicketContext, ticket: TicketRef | null, operation: PayloadInput['operation']): PayloadInput<ServicenowReceiver> => ({
-    step: ctx.request.step,
-    receiverName,
-    receiver,
-    rendered: ctx.request.rendered,
-    operation,
-    ticket,
-  });
+  const input = (ctx: TicketContext, ticket: TicketRef | null, operation: PayloadInput['operation']): PayloadInput<ServicenowReceiver> =>
+    payloadInputFor(ctx, receiverName, receiver, ticket, operation);
   const ref = (ctx: TicketContext, row: { sys_id: string; number: unknown; state: unknown }): TicketRef => ({
     receiver: receiverName,
     incidentKey: ctx.request.step.incidentKey,

@@ -25,7 +25,7 @@
  */
 import type { TicketRef } from '../../core/delivery.js';
 import { KitError } from '../../core/errors.js';
-import { operationsFor, type Connector, type DeliveryRequest, type DeliveryResult } from '../types.js';
+import { operationsFor, type Connector, type DeliveryRequest, type DeliveryResult, type PayloadInput } from '../types.js';
 
 /** What a comment carries so a retry can find it again. */
 export interface CommentMarker {
@@ -196,4 +196,12 @@ export function createTicketConnector(options: TicketConnectorOptions): Connecto
       return { action, ticket, outbox: null };
     },
   };
+}
+
+/**
+ * What a target hands its request builder for this delivery: the step and rendered message from the
+ * engine's context, the receiver, and the operation on a ticket (null before a create).
+ */
+export function payloadInputFor<R>(ctx: TicketContext, receiverName: string, receiver: R, ticket: TicketRef | null, operation: PayloadInput['operation']): PayloadInput<R> {
+  return { step: ctx.request.step, receiverName, receiver, rendered: ctx.request.rendered, operation, ticket };
 }

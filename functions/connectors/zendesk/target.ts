@@ -30,7 +30,7 @@ import { isJsonObject } from '../../core/json-object.js';
 import { basicAuth, checkEndpointUrl, createTargetClient, type SendResponse, type TargetClient } from '../http/index.js';
 import { resolveSecret } from '../secrets.js';
 import { sendArguments } from '../request.js';
-import type { TicketContext, TicketTarget, TransitionOutcome } from '../tickets/engine.js';
+import { payloadInputFor, type TicketContext, type TicketTarget, type TransitionOutcome } from '../tickets/engine.js';
 import type { OutboundRequest, PayloadInput } from '../types.js';
 import { buildZendeskPayload } from './payload.js';
 
@@ -103,14 +103,8 @@ export function openZendeskTarget(options: ZendeskTargetOptions): TicketTarget {
     url: `${baseUrl}/agent/tickets/${t.id}`,
     state: resolvedStatus(t.status) ? 'resolved' : 'open',
   });
-  const input = (ctx: TicketContext, ticket: TicketRef | null, operation: PayloadInput['operation']): PayloadInput<ZendeskReceiver> => ({
-    step: ctx.request.step,
-    receiverName,
-    receiver,
-    rendered: ctx.request.rendered,
-    operation,
-    ticket,
-  });
+  const input = (ctx: TicketContext, ticket: TicketRef | null, operation: PayloadInput['operation']): PayloadInput<ZendeskReceiver> =>
+    payloadInputFor(ctx, receiverName, receiver, ticket, operation);
   const idRef = (ctx: TicketContext, id: string): TicketRef => ({ receiver: receiverName, incidentKey: ctx.request.step.incidentKey, id, key: `#${id}`, url: null, state: 'open' });
 
   /** The builder's request with its `ticket` object changed: the marker on the comment, and `extra` fields. */
