@@ -3,8 +3,8 @@
  * create, the filter query, view (with `include=tags`), update, private notes and the conversations list,
  * behind an optional per-minute limit that answers 429 with Retry-After as the real one does.
  *
- * What it holds to, from api.freshservice.com (as quoted in ../shared/research/connectors.md §4b and the
- * askasoft/pango SDK):
+ * What it holds to, from the Freshservice API v2 reference (api.freshservice.com) and the
+ * askasoft/pango SDK:
  *  - auth is Basic `<api key>:X`; anything else is 401
  *  - bodies are JSON; a field the endpoint does not know is a 400 "invalid_field"
  *  - status 2 Open, 3 Pending, 4 Resolved, 5 Closed; priority 1–4

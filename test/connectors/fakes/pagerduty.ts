@@ -4,8 +4,8 @@
  * notes (`GET /incidents?incident_key=…`, `GET`/`POST /incidents/{id}/notes`). Faults come from the building
  * blocks in test/helpers/fake-server.ts. One server can serve both APIs (their paths do not overlap).
  *
- * What it holds to (PagerDuty/api-schema reference/events-v2 and REST openapiv3.json;
- * ../shared/research/connectors.md §4c):
+ * What it holds to (PagerDuty/api-schema: reference/events-v2 and the REST
+ * openapiv3.json):
  *  - the routing key is in the body, 32 alphanumeric characters, and names an integration on a service;
  *    anything else is a 400 "invalid event" with PagerDuty's wording ("Invalid routing key", "Length of
  *    'routing_key' is incorrect (should be 32 characters)"); there is no 401 on the Events API

@@ -3,7 +3,7 @@
  * makes: create (with Idempotency-Key replay), list by external_id, show, update with a comment or a
  * status, list comments. Faults come from the building blocks in test/helpers/fake-server.ts.
  *
- * What it holds to, from developer.zendesk.com and ../shared/research/connectors.md §4a:
+ * What it holds to, from the Zendesk Support API reference (developer.zendesk.com):
  *  - auth is Basic `{email}/token:{api_token}`; anything else is 401
  *  - a request with a body must be JSON `{"ticket": {...}}`; a create needs a comment (its description)
  *  - `Idempotency-Key` on a create: the same key and body within 2 hours get the first answer again, with
