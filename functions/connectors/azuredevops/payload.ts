@@ -11,7 +11,7 @@ import { KitError } from '../../core/errors.js';
 import { escapeHtml } from '../../render/escape.js';
 import type { Severity } from '../../core/model.js';
 import { ticketSegment } from '../request.js';
-import { mappedFields, type FieldValue } from '../tickets/field-mapping.js';
+import { changedFieldRules, mappedFields, type FieldValue } from '../tickets/field-mapping.js';
 import type { OutboundRequest, PayloadBuilder, PayloadInput } from '../types.js';
 import { limitField } from '../truncate.js';
 
@@ -36,8 +36,7 @@ function fieldValues(input: PayloadInput<AzuredevopsReceiver>, create: boolean):
   const { receiver, step } = input;
   if (receiver.fields === undefined) return {};
   if (create) return mappedFields(receiver.fields, step.incident);
-  const moved = new Set<string>(step.changes.map((c) => c.kind));
-  return mappedFields(Object.fromEntries(Object.entries(receiver.fields).filter(([, rule]) => moved.has(rule.from))), step.incident);
+  return mappedFields(changedFieldRules(receiver.fields, step.changes), step.incident);
 }
 
 /**

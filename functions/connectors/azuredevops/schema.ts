@@ -1,18 +1,12 @@
 /** The receivers.yaml entry of a azuredevops receiver. */
 import { z } from 'zod';
 import { receiverBase, secretRef, httpsUrl } from '../../config/receiver-fields.js';
-import { fieldMappingSchema, type FieldRule, type FieldValue } from '../tickets/field-mapping.js';
+import { fieldMappingSchema, ruleValues } from '../tickets/field-mapping.js';
 
 /** a field reference name (System.AssignedTo, Custom.Team): it goes into a JSON Pointer, so no "/" or "~" */
 const REFERENCE_NAME = /^[A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)+$/;
 /** integer fields the kit knows; a string there is refused by Azure DevOps at delivery time, so it is refused here */
 const INTEGER_FIELDS = new Set(['microsoft.vsts.common.priority', 'microsoft.vsts.common.stackrank', 'microsoft.vsts.common.businessvalue']);
-
-/** every value a rule can write, with its path under the rule */
-const ruleValues = (rule: FieldRule): Array<[string[], FieldValue]> => [
-  ...Object.entries(rule.map ?? {}).map(([k, v]): [string[], FieldValue] => [['map', k], v]),
-  ...(['default', 'value'] as const).flatMap((k): Array<[string[], FieldValue]> => (rule[k] === undefined ? [] : [[[k], rule[k]]])),
-];
 
 export const azuredevopsReceiver = z
   .object({

@@ -7,7 +7,7 @@ import type { FreshserviceReceiver } from './schema.js';
 import { KitError } from '../../core/errors.js';
 import type { Severity } from '../../core/model.js';
 import { ticketSegment } from '../request.js';
-import { mappedFields, type FieldValue } from '../tickets/field-mapping.js';
+import { changedFieldRules, mappedFields, type FieldValue } from '../tickets/field-mapping.js';
 import type { OutboundRequest, PayloadBuilder, PayloadInput } from '../types.js';
 import { limitField } from '../truncate.js';
 
@@ -45,8 +45,7 @@ const KIT_FIELDS = new Set(['email', 'subject', 'description', 'status', 'tags',
 function withFields(input: PayloadInput<FreshserviceReceiver>, body: Record<string, unknown>): Record<string, unknown> {
   const { receiver, step } = input;
   if (receiver.fields === undefined) return body;
-  const moved = new Set<string>(step.changes.map((c) => c.kind));
-  const rules = input.operation === 'create' ? receiver.fields : Object.fromEntries(Object.entries(receiver.fields).filter(([, rule]) => moved.has(rule.from)));
+  const rules = input.operation === 'create' ? receiver.fields : changedFieldRules(receiver.fields, step.changes);
   const custom: Record<string, FieldValue> = {};
   for (const [name, value] of Object.entries(mappedFields(rules, step.incident))) {
     if (name.startsWith('cf_')) custom[name] = value;

@@ -1,7 +1,7 @@
 /** The receivers.yaml entry of a freshservice receiver. */
 import { z } from 'zod';
 import { receiverBase, secretRef, httpsUrl, emailAddress } from '../../config/receiver-fields.js';
-import { fieldMappingSchema, type FieldRule, type FieldValue } from '../tickets/field-mapping.js';
+import { type FieldValue, fieldMappingSchema, ruleValues } from '../tickets/field-mapping.js';
 
 /** a ticket attribute or custom field (cf_…) as the API v2 spells it */
 const FIELD_NAME = /^[a-z_][a-z0-9_]{0,63}$/;
@@ -9,12 +9,6 @@ const FIELD_NAME = /^[a-z_][a-z0-9_]{0,63}$/;
 const SCALES: Record<string, number> = { priority: 4, urgency: 3, impact: 3 };
 /** attributes that hold an id: Freshservice refuses anything but a number there */
 const ID_FIELDS = new Set(['group_id', 'responder_id', 'department_id', 'requester_id', 'workspace_id']);
-
-/** every value a rule can write, with its path under the rule */
-const ruleValues = (rule: FieldRule): Array<[string[], FieldValue]> => [
-  ...Object.entries(rule.map ?? {}).map(([k, v]): [string[], FieldValue] => [['map', k], v]),
-  ...(['default', 'value'] as const).flatMap((k): Array<[string[], FieldValue]> => (rule[k] === undefined ? [] : [[[k], rule[k]]])),
-];
 
 function valueProblem(name: string, value: FieldValue): string | null {
   const top = SCALES[name];

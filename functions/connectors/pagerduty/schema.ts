@@ -1,16 +1,10 @@
 /** The receivers.yaml entry of a pagerduty receiver. */
 import { z } from 'zod';
 import { receiverBase, secretRef, httpsUrl, emailAddress } from '../../config/receiver-fields.js';
-import { fieldMappingSchema, type FieldRule, type FieldValue } from '../tickets/field-mapping.js';
+import { fieldMappingSchema, ruleValues } from '../tickets/field-mapping.js';
 
 /** the Events API v2 payload.severity values; PagerDuty refuses any other */
 export const PAGERDUTY_SEVERITIES = ['critical', 'error', 'warning', 'info'] as const;
-
-/** every value a rule can write, with its path under the rule */
-const ruleValues = (rule: FieldRule): Array<[string[], FieldValue]> => [
-  ...Object.entries(rule.map ?? {}).map(([k, v]): [string[], FieldValue] => [['map', k], v]),
-  ...(['default', 'value'] as const).flatMap((k): Array<[string[], FieldValue]> => (rule[k] === undefined ? [] : [[[k], rule[k]]])),
-];
 
 export const pagerdutyReceiver = z
   .object({

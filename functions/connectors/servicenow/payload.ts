@@ -18,7 +18,7 @@ import { KitError } from '../../core/errors.js';
 import type { Severity } from '../../core/model.js';
 import { ticketSegment } from '../request.js';
 import { commentMarker } from '../tickets/engine.js';
-import { mappedFields, type FieldValue } from '../tickets/field-mapping.js';
+import { changedFieldRules, mappedFields, type FieldValue } from '../tickets/field-mapping.js';
 import type { OutboundRequest, PayloadBuilder, PayloadInput } from '../types.js';
 import { limitField } from '../truncate.js';
 
@@ -129,9 +129,8 @@ function withFields(input: BuildInput, json: Record<string, unknown>): Record<st
   const { receiver, step } = input;
   if (receiver.fields === undefined) return json;
   const all = mappedFields(receiver.fields, step.incident);
-  const moved = new Set<string>(step.changes.map((c) => c.kind));
   const fields: Record<string, FieldValue> =
-    input.operation === 'create' ? { ...all } : mappedFields(Object.fromEntries(Object.entries(receiver.fields).filter(([, rule]) => moved.has(rule.from))), step.incident);
+    input.operation === 'create' ? { ...all } : mappedFields(changedFieldRules(receiver.fields, step.changes), step.incident);
   delete fields.close_code;
   if (input.operation === 'resolve' && all.close_code !== undefined) fields.close_code = all.close_code;
   for (const [name, value] of Object.entries(fields)) if (!KIT_FIELDS.has(name)) json[name] = value;

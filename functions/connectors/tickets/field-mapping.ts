@@ -100,3 +100,21 @@ export function mappedFields(mapping: FieldMapping | undefined, incident: Incide
   }
   return out;
 }
+
+/**
+ * For an update: only the rules whose source moved in this step's changes (an owner change rewrites what
+ * comes from `owner`), so a ticket people edited since is not reset with every note. Constants and the
+ * provider never move, so they are written on create only.
+ */
+export function changedFieldRules(mapping: FieldMapping | undefined, changes: ReadonlyArray<{ kind: string }>): FieldMapping {
+  const moved = new Set(changes.map((c) => c.kind));
+  return Object.fromEntries(Object.entries(mapping ?? {}).filter(([, rule]) => moved.has(rule.from)));
+}
+
+/** every value a rule can write, with its path under the rule, for a target's own value checks */
+export function ruleValues(rule: FieldRule): Array<[string[], FieldValue]> {
+  return [
+    ...Object.entries(rule.map ?? {}).map(([k, v]): [string[], FieldValue] => [['map', k], v]),
+    ...(['default', 'value'] as const).flatMap((k): Array<[string[], FieldValue]> => (rule[k] === undefined ? [] : [[[k], rule[k]]])),
+  ];
+}

@@ -7,7 +7,7 @@ import type { ZendeskReceiver } from './schema.js';
 import { KitError } from '../../core/errors.js';
 import type { Severity } from '../../core/model.js';
 import { ticketSegment } from '../request.js';
-import { mappedFields, type FieldValue } from '../tickets/field-mapping.js';
+import { changedFieldRules, mappedFields, type FieldValue } from '../tickets/field-mapping.js';
 import type { OutboundRequest, PayloadBuilder, PayloadInput } from '../types.js';
 import { limitField } from '../truncate.js';
 
@@ -40,8 +40,7 @@ const KIT_FIELDS = new Set(['subject', 'raw_subject', 'comment', 'description', 
 function withFields(input: PayloadInput<ZendeskReceiver>, ticket: Record<string, unknown>): Record<string, unknown> {
   const { receiver, step } = input;
   if (receiver.fields === undefined) return ticket;
-  const moved = new Set<string>(step.changes.map((c) => c.kind));
-  const rules = input.operation === 'create' ? receiver.fields : Object.fromEntries(Object.entries(receiver.fields).filter(([, rule]) => moved.has(rule.from)));
+  const rules = input.operation === 'create' ? receiver.fields : changedFieldRules(receiver.fields, step.changes);
   const custom: Array<{ id: number; value: FieldValue }> = [];
   for (const [name, value] of Object.entries(mappedFields(rules, step.incident))) {
     if (/^[0-9]+$/.test(name)) custom.push({ id: Number(name), value });

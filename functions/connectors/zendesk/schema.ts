@@ -1,7 +1,7 @@
 /** The receivers.yaml entry of a zendesk receiver. */
 import { z } from 'zod';
 import { receiverBase, secretRef, httpsUrl } from '../../config/receiver-fields.js';
-import { fieldRuleSchema, type FieldRule, type FieldValue } from '../tickets/field-mapping.js';
+import { type FieldValue, fieldRuleSchema, ruleValues } from '../tickets/field-mapping.js';
 
 export const ZENDESK_PRIORITIES = ['low', 'normal', 'high', 'urgent'] as const;
 export const ZENDESK_TYPES = ['problem', 'incident', 'question', 'task'] as const;
@@ -16,12 +16,6 @@ const ID_FIELDS = new Set(['group_id', 'assignee_id', 'requester_id', 'submitter
 const zendeskFieldName = z
   .string()
   .regex(/^(?:[a-z_][a-z0-9_]{0,63}|[1-9][0-9]{0,15})$/, { message: 'must be a Zendesk ticket property such as priority or group_id, or a custom ticket field id such as 360012345678' });
-
-/** every value a rule can write, with its path under the rule */
-const ruleValues = (rule: FieldRule): Array<[string[], FieldValue]> => [
-  ...Object.entries(rule.map ?? {}).map(([k, v]): [string[], FieldValue] => [['map', k], v]),
-  ...(['default', 'value'] as const).flatMap((k): Array<[string[], FieldValue]> => (rule[k] === undefined ? [] : [[[k], rule[k]]])),
-];
 
 function valueProblem(name: string, value: FieldValue): string | null {
   const oneOf = (allowed: readonly string[]) => (typeof value === 'string' && allowed.includes(value) ? null : `${name} is one of ${allowed.join(', ')} in Zendesk, not ${JSON.stringify(value)}`);
