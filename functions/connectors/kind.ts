@@ -25,6 +25,8 @@ export interface LiveConnectorOptions<R> {
   onTicketCreated?: (ticket: TicketRef) => Promise<void>;
 }
 
+export type LiveConnectorFactory<R> = (options: LiveConnectorOptions<R>) => Connector;
+
 export interface ConnectorKind<S extends KindSchema = KindSchema> {
   kind: z.infer<S>['kind'];
   family: KindFamily;
@@ -49,8 +51,13 @@ export interface ConnectorKind<S extends KindSchema = KindSchema> {
    * `ts`, to thread or edit later moments): the pipeline then loads it for each delivery
    */
   keepsMessage?: boolean;
-  /** the live connector, when this version has one; without it the kind only writes to the outbox */
-  live?: (options: LiveConnectorOptions<z.infer<S>>) => Connector;
+  /**
+   * loads the live connector, when this version has one; without it the kind only writes to the outbox.
+   * A loader, not the factory: a transport's code (its clients, auth, ticket engine) is imported only when
+   * a receiver of that kind first delivers live, so a Function App that configures only Slack never loads
+   * the email or SMS transports (cold start).
+   */
+  live?: () => Promise<LiveConnectorFactory<z.infer<S>>>;
 }
 
 /** Typed identity: checks a kind module against ConnectorKind while keeping its literal types. */

@@ -30,14 +30,29 @@ export interface ConnectorOptions {
 
 export function createConnector(receiverName: string, receiver: ReceiverConfig, options: ConnectorOptions): Connector {
   const kind = kindOf(receiver.kind);
-  if (kind.live && deliversLive(receiver)) {
-    return kind.live({
+  const load = kind.live;
+  if (load && deliversLive(receiver)) {
+    const liveOptions = {
       receiverName,
       receiver,
       ...(options.env ? { env: options.env } : {}),
       ...(options.fetchTimeoutMs ? { fetchTimeoutMs: options.fetchTimeoutMs } : {}),
       ...(kind.family === 'ticket' && options.onTicketCreated ? { onTicketCreated: options.onTicketCreated } : {}),
-    });
+    };
+    // the transport's module is imported on the first delivery, once per connector (see ConnectorKind.live)
+    let live: Promise<Connector> | undefined;
+    return {
+      async execute(request) {
+        live ??= load().then((create) => create(liveOptions));
+        try {
+          return await (await live).execute(request);
+        } catch (err) {
+          // a failed import is not cached: the next delivery tries again
+          if (!(await live.then(() => true, () => false))) live = undefined;
+          throw err;
+        }
+      },
+    };
   }
   const outbox = createOutboxConnector({ dir: options.outboxDir, builder: payloadBuilderOf(receiver.kind) });
   if (options.outboxRecordedAs !== 'outbox') return outbox;

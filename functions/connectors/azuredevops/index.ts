@@ -1,7 +1,6 @@
 /** The Azure DevOps receiver kind: everything the kit knows about it, for the registry (../kinds.ts). */
 import { defineKind } from '../kind.js';
 import { buildAzuredevopsPayload } from './payload.js';
-import { createAzuredevopsConnector } from './azuredevops.js';
 import { azuredevopsReceiver } from './schema.js';
 import { azuredevopsPreview } from './preview.js';
 
@@ -20,5 +19,5 @@ export const azuredevopsKind = defineKind({
   secretFields: ['pat'],
   build: buildAzuredevopsPayload,
   preview: azuredevopsPreview,
-  live: createAzuredevopsConnector,
+  live: () => import('./azuredevops.js').then((m) => m.createAzuredevopsConnector),
 });

@@ -1,6 +1,5 @@
 /** The Email receiver kind: everything the kit knows about it, for the registry (../kinds.ts). */
 import { defineKind } from '../kind.js';
-import { createEmailConnector } from './email.js';
 import { buildEmailPayload } from './payload.js';
 import { emailReceiver } from './schema.js';
 import { emailPreview } from './preview.js';
@@ -20,5 +19,5 @@ export const emailKind = defineKind({
   secretFields: ['acsAccessKey'],
   build: buildEmailPayload,
   preview: emailPreview,
-  live: createEmailConnector,
+  live: () => import('./email.js').then((m) => m.createEmailConnector),
 });

@@ -1,7 +1,6 @@
 /** The Freshservice receiver kind: everything the kit knows about it, for the registry (../kinds.ts). */
 import { defineKind } from '../kind.js';
 import { buildFreshservicePayload } from './payload.js';
-import { createFreshserviceConnector } from './freshservice.js';
 import { freshserviceReceiver } from './schema.js';
 import { freshservicePreview } from './preview.js';
 
@@ -20,5 +19,5 @@ export const freshserviceKind = defineKind({
   secretFields: ['apiKey'],
   build: buildFreshservicePayload,
   preview: freshservicePreview,
-  live: createFreshserviceConnector,
+  live: () => import('./freshservice.js').then((m) => m.createFreshserviceConnector),
 });

@@ -1,7 +1,6 @@
 /** The Jira receiver kind: everything the kit knows about it, for the registry (../kinds.ts). */
 import { defineKind } from '../kind.js';
 import { buildJiraPayload } from './payload.js';
-import { createJiraConnector } from './jira.js';
 import { jiraReceiver } from './schema.js';
 import { jiraPreview } from './preview.js';
 
@@ -20,5 +19,5 @@ export const jiraKind = defineKind({
   secretFields: ['email', 'apiToken'],
   build: buildJiraPayload,
   preview: jiraPreview,
-  live: createJiraConnector,
+  live: () => import('./jira.js').then((m) => m.createJiraConnector),
 });

@@ -1,7 +1,6 @@
 /** The PagerDuty receiver kind: everything the kit knows about it, for the registry (../kinds.ts). */
 import { defineKind } from '../kind.js';
 import { buildPagerdutyPayload } from './payload.js';
-import { createPagerdutyConnector } from './pagerduty.js';
 import { pagerdutyReceiver } from './schema.js';
 import { hideRoutingKey, pagerdutyPreview } from './preview.js';
 
@@ -17,5 +16,5 @@ export const pagerdutyKind = defineKind({
   build: buildPagerdutyPayload,
   preview: pagerdutyPreview,
   redactRaw: hideRoutingKey,
-  live: createPagerdutyConnector,
+  live: () => import('./pagerduty.js').then((m) => m.createPagerdutyConnector),
 });

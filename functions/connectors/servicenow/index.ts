@@ -1,7 +1,6 @@
 /** The ServiceNow receiver kind: everything the kit knows about it, for the registry (../kinds.ts). */
 import { defineKind } from '../kind.js';
 import { buildServicenowPayload } from './payload.js';
-import { createServicenowConnector } from './servicenow.js';
 import { servicenowReceiver } from './schema.js';
 import { servicenowPreview } from './preview.js';
 
@@ -20,5 +19,5 @@ export const servicenowKind = defineKind({
   secretFields: ['username', 'password', 'clientId', 'clientSecret'],
   build: buildServicenowPayload,
   preview: servicenowPreview,
-  live: createServicenowConnector,
+  live: () => import('./servicenow.js').then((m) => m.createServicenowConnector),
 });

@@ -1,7 +1,6 @@
 /** The Slack receiver kind: everything the kit knows about it, for the registry (../kinds.ts). */
 import { defineKind } from '../kind.js';
 import { buildSlackPayload } from './payload.js';
-import { createSlackConnector } from './slack.js';
 import { slackReceiver } from './schema.js';
 import { slackPreview } from './preview.js';
 
@@ -17,5 +16,5 @@ export const slackKind = defineKind({
   build: buildSlackPayload,
   preview: slackPreview,
   keepsMessage: true,
-  live: createSlackConnector,
+  live: () => import('./slack.js').then((m) => m.createSlackConnector),
 });

@@ -3,7 +3,6 @@ import { defineKind } from '../kind.js';
 import { buildSmsPayload } from './payload.js';
 import { smsReceiver } from './schema.js';
 import { smsPreview } from './preview.js';
-import { createSmsConnector } from './sms.js';
 
 export const smsKind = defineKind({
   kind: 'sms',
@@ -16,5 +15,5 @@ export const smsKind = defineKind({
   secretFields: ['acsAccessKey', 'twilioAccountSid', 'twilioAuthToken', 'twilioApiKeySid', 'twilioApiKeySecret'],
   build: buildSmsPayload,
   preview: smsPreview,
-  live: createSmsConnector,
+  live: () => import('./sms.js').then((m) => m.createSmsConnector),
 });

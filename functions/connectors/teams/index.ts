@@ -1,7 +1,6 @@
 /** The Teams receiver kind: everything the kit knows about it, for the registry (../kinds.ts). */
 import { defineKind } from '../kind.js';
 import { buildTeamsPayload } from './payload.js';
-import { createTeamsConnector } from './teams.js';
 import { teamsReceiver } from './schema.js';
 import { teamsPreview } from './preview.js';
 
@@ -16,5 +15,5 @@ export const teamsKind = defineKind({
   secretFields: ['webhookUrl'],
   build: buildTeamsPayload,
   preview: teamsPreview,
-  live: createTeamsConnector,
+  live: () => import('./teams.js').then((m) => m.createTeamsConnector),
 });

@@ -3,7 +3,6 @@ import { defineKind } from '../kind.js';
 import { buildWebhookPayload } from './payload.js';
 import { webhookPreview } from './preview.js';
 import { webhookReceiver } from './schema.js';
-import { createWebhookConnector } from './webhook.js';
 
 export const webhookKind = defineKind({
   kind: 'webhook',
@@ -17,5 +16,5 @@ export const webhookKind = defineKind({
   secretFields: ['url', 'signingSecret', 'bearerToken'],
   build: buildWebhookPayload,
   preview: webhookPreview,
-  live: createWebhookConnector,
+  live: () => import('./webhook.js').then((m) => m.createWebhookConnector),
 });

@@ -1,7 +1,6 @@
 /** The Zendesk receiver kind: everything the kit knows about it, for the registry (../kinds.ts). */
 import { defineKind } from '../kind.js';
 import { buildZendeskPayload } from './payload.js';
-import { createZendeskConnector } from './zendesk.js';
 import { zendeskReceiver } from './schema.js';
 import { zendeskPreview } from './preview.js';
 
@@ -20,5 +19,5 @@ export const zendeskKind = defineKind({
   secretFields: ['email', 'apiToken'],
   build: buildZendeskPayload,
   preview: zendeskPreview,
-  live: createZendeskConnector,
+  live: () => import('./zendesk.js').then((m) => m.createZendeskConnector),
 });
