@@ -17,7 +17,7 @@ import type { DeliveryStep } from '../../core/delivery.js';
 import { KitError } from '../../core/errors.js';
 import type { Severity } from '../../core/model.js';
 import { ticketSegment } from '../request.js';
-import { commentMarker } from '../tickets/engine.js';
+import { commentMarker } from '../tickets/marker.js';
 import { changedFieldRules, mappedFields, type FieldValue } from '../tickets/field-mapping.js';
 import type { OutboundRequest, PayloadBuilder, PayloadInput } from '../types.js';
 import { limitField } from '../truncate.js';

@@ -26,17 +26,9 @@
 import type { TicketRef } from '../../core/delivery.js';
 import { KitError } from '../../core/errors.js';
 import { operationsFor, type Connector, type DeliveryRequest, type DeliveryResult, type PayloadInput } from '../types.js';
+import { commentMarker, type CommentMarker } from './marker.js';
 
-/** What a comment carries so a retry can find it again. */
-export interface CommentMarker {
-  /** the step's idempotency key: identical on every try of the same step (Jira: a comment property) */
-  idempotencyKey: string;
-  /**
-   * a short token for targets that can only search comment text (ServiceNow work notes, ADO comments,
-   * Zendesk, Freshservice): `[spk:<first 16 hex of the key>]`
-   */
-  token: string;
-}
+export { commentMarker, type CommentMarker };
 
 export interface TicketContext {
   request: DeliveryRequest;
@@ -93,10 +85,6 @@ export interface TicketConnectorOptions {
 
 /** How many created tickets one process remembers for `createdHere`. */
 const REMEMBERED_CREATES = 1000;
-
-export function commentMarker(idempotencyKey: string): CommentMarker {
-  return { idempotencyKey, token: `[spk:${idempotencyKey.slice(0, 16)}]` };
-}
 
 /** The incident was closed and is open again: the one update that should reopen a resolved ticket. */
 export function isReactivation(request: DeliveryRequest): boolean {
