@@ -12,7 +12,7 @@ export const voiceKind = defineKind({
   parts: [{ name: 'twiml', format: 'xml' }],
   format: 'twiml.xml',
   endpointFields: ['twilioAccountSid'],
-  secretFields: ['twilioAccountSid', 'twilioAuthToken'],
+  secretFields: ['twilioAccountSid', 'twilioAuthToken', 'twilioApiKeySid', 'twilioApiKeySecret'],
   build: buildVoicePayload,
   preview: voicePreview,
 });

@@ -35,12 +35,48 @@ function fitTwiml(doc: string): { doc: string; cut: boolean } {
   return { doc, cut };
 }
 
+const xmlAttribute = (s: string) => s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/** Where Twilio posts the key pressed: the receiver's ackUrl with the step named in the query, which Twilio's signature covers. */
+export function voiceAckAction(ackUrl: string, receiverName: string, step: { idempotencyKey: string; incidentKey: string }): string {
+  const url = new URL(ackUrl);
+  url.searchParams.set('receiver', receiverName);
+  url.searchParams.set('step', step.idempotencyKey);
+  url.searchParams.set('incident', step.incidentKey);
+  return url.toString();
+}
+
+export const ACK_PROMPT = 'To acknowledge this alert, press 1.';
+export const NO_ACK_SAID = 'Nothing was pressed: the alert is not acknowledged. Goodbye.';
+/** verbs Twilio allows inside <Gather> */
+const ONLY_GATHERABLE = /^(?:\s|<(?:Say|Pause|Play)\b[^>]*\/>|<(Say|Play)\b[^>]*>[^<]*<\/\1>)*$/;
+
+/**
+ * With an ackUrl, the call asks for a key: the spoken text goes inside a <Gather> (so 1 may be pressed
+ * while it is read), followed by the prompt; a template with other verbs gets the <Gather> at its end.
+ * When nothing is pressed Twilio goes on to the next verb, which says so.
+ */
+function withAcknowledgement(body: string, action: string): string {
+  const open = /^<Response(\s[^>]*)?>/.exec(body);
+  const inner = open ? body.slice(open[0].length, body.length - '</Response>'.length) : '';
+  const gather = (said: string) =>
+    `<Gather input="dtmf" numDigits="1" timeout="10" method="POST" action="${xmlAttribute(action)}">${said}<Say>${ACK_PROMPT}</Say></Gather><Say>${NO_ACK_SAID}</Say>`;
+  const head = open?.[0] ?? '<Response>';
+  if (ONLY_GATHERABLE.test(inner)) return `${head}${gather(inner.trim())}</Response>`;
+  return `${head}${inner}${gather('')}</Response>`;
+}
+
 export const buildVoicePayload: PayloadBuilder<VoiceReceiver> = (input): OutboundRequest => {
   const raw = input.rendered.parts.twiml;
   if (typeof raw !== 'string') throw templateError('the template must produce a "twiml" part');
-  const body = raw.trim().replace(/^<\?xml[^>]*\?>\s*/, '');
+  let body = raw.trim().replace(/^<\?xml[^>]*\?>\s*/, '');
   if (!/^<Response(\s[^>]*)?>[\s\S]*<\/Response>$/.test(body) && !/^<Response(\s[^>]*)?\/>$/.test(body)) {
     throw templateError('the TwiML must be one <Response>…</Response> document');
+  }
+  if (input.receiver.ackUrl !== undefined) {
+    const selfClosed = /^<Response(\s[^>]*)?\/>$/.exec(body);
+    if (selfClosed) body = `<Response${selfClosed[1] ?? ''}></Response>`;
+    body = withAcknowledgement(body, voiceAckAction(input.receiver.ackUrl, input.receiverName, input.step));
   }
   const { doc, cut } = fitTwiml(`${XML_DECLARATION}\n${body}`);
   // the TwiML document: the sender puts it in the `Twiml` parameter of a Twilio Calls create
