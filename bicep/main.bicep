@@ -106,7 +106,7 @@ var names = {
 
 var deliveryQueue = 'deliveries'
 var queueNames = [deliveryQueue, '${deliveryQueue}-poison']
-var tableNames = ['snapshots', 'ledger', 'leases', 'tickets', 'watermarks']
+var tableNames = ['snapshots', 'ledger', 'leases', 'tickets', 'watermarks', 'acknowledgements']
 
 // secrets offered now (non-empty) are stored under their Key Vault names; the rest are left for the operator
 var offeredSecrets = filter(receiverSecrets, s => !empty(receiverSecretValues[?s.appSetting] ?? ''))
@@ -215,6 +215,9 @@ output functionAppName string = functionApp.outputs.functionAppName
 
 @description('Address of the dispatch function (it needs a function key; none is output).')
 output dispatchUrl string = 'https://${functionApp.outputs.defaultHostName}/api/dispatch'
+
+@description('The acknowledge endpoint for voice receivers: set it as ackUrl of a voice receiver so its calls ask "press 1". Anonymous; each request is checked against Twilio\'s signature.')
+output voiceAckUrl string = 'https://${functionApp.outputs.defaultHostName}/api/ack/voice'
 
 @description('Name of the Key Vault: set the receiver secrets there.')
 output keyVaultName string = keyVault.outputs.keyVaultName

@@ -51,7 +51,7 @@ var storageRoles = [
   }
   {
     role: roles.storageTableDataContributor
-    why: 'Snapshots, delivery ledger, tickets and watermarks.'
+    why: 'Snapshots, delivery ledger, leases, tickets, watermarks and acknowledgements.'
   }
 ]
 

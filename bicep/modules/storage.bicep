@@ -15,7 +15,7 @@ param deploymentContainerName string
 @description('Required. Queues the kit uses (deliveries and its poison queue).')
 param queueNames string[]
 
-@description('Required. Tables the kit uses (snapshots, ledger, tickets, watermarks).')
+@description('Required. Tables the kit uses (snapshots, ledger, leases, tickets, watermarks, acknowledgements).')
 param tableNames string[]
 
 @description('Optional. Tags for every resource.')

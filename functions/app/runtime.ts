@@ -10,12 +10,16 @@ import { fileURLToPath } from 'node:url';
 import { loadDeployableKitOrThrow } from '../config/deployable.js';
 import type { Logger } from '../core/log.js';
 import { createRuntime, type KitRuntime, type KitRuntimeOptions } from '../pipeline/kit.js';
-import { commentBack } from '../pipeline/comment-back.js';
+import { commentBack, incidentCommenter, type IncidentCommenter } from '../pipeline/comment-back.js';
 import { stateFromEnvironment } from '../state/index.js';
 import type { StateStores } from '../state/ports.js';
 
 export interface AppRuntime extends KitRuntime {
   stores: StateStores;
+  /** the app settings secrets are resolved from; default process.env */
+  env?: Record<string, string | undefined>;
+  /** comments on Sentinel incidents outside a delivery (acknowledgements); absent when comment back is off */
+  incidentComments?: IncidentCommenter;
 }
 
 /**
@@ -44,11 +48,14 @@ export function appRuntime(log: Logger): Promise<AppRuntime> {
     // only dryRun receivers reach the outbox here (loadDeployableKitOrThrow refuses the rest), recorded as `outbox`
     const options: KitRuntimeOptions = { outboxDir: resolve(env.SPK_OUTBOX_DIR ?? '/tmp/spk-outbox'), env, log, outboxRecordedAs: 'outbox' };
     // In Azure the Function App's managed identity holds Microsoft Sentinel Responder on the workspace.
+    let incidentComments: IncidentCommenter | undefined;
     if (env.SPK_COMMENT_BACK !== 'false' && env.SPK_STORAGE_ACCOUNT_NAME) {
       const { DefaultAzureCredential } = await import('@azure/identity');
-      options.afterDelivered = commentBack({ credential: new DefaultAzureCredential() });
+      const credential = new DefaultAzureCredential();
+      options.afterDelivered = commentBack({ credential });
+      incidentComments = incidentCommenter({ credential });
     }
-    return { ...createRuntime(kit, stores, options), stores };
+    return { ...createRuntime(kit, stores, options), stores, env, ...(incidentComments ? { incidentComments } : {}) };
   })();
   cached.catch(() => {
     cached = null; // a failed start is retried by the next invocation

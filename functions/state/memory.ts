@@ -9,6 +9,8 @@ import { KitError } from '../core/errors.js';
 import type { Snapshot } from '../core/model.js';
 import type { TicketRef } from '../core/delivery.js';
 import type {
+  Acknowledgement,
+  AcknowledgementStore,
   Lease,
   LeaseStore,
   Ledger,
@@ -32,7 +34,17 @@ import {
   visibilitySeconds,
   type PoisonEntry,
 } from './azure/encoding.js';
-import { checkLeaseRequest, checkLedgerEntry, checkTicketRef, checkWatermarkValue, mayClaim, mayReplace } from './azure/values.js';
+import {
+  acknowledgementId,
+  byTime,
+  checkAcknowledgement,
+  checkLeaseRequest,
+  checkLedgerEntry,
+  checkTicketRef,
+  checkWatermarkValue,
+  mayClaim,
+  mayReplace,
+} from './azure/values.js';
 import type { InspectableDeliveryQueue } from './azure/queue.js';
 
 export interface MemoryStateOptions {
@@ -57,6 +69,7 @@ export function createMemoryStores(options: MemoryStateOptions = {}): MemoryStat
     leases: memoryLeaseStore(now),
     tickets: memoryTicketStore(),
     watermarks: memoryWatermarkStore(),
+    acknowledgements: memoryAcknowledgementStore(),
     queue: memoryDeliveryQueue(now),
   };
 }
@@ -165,6 +178,25 @@ function memoryTicketStore(): TicketStore {
       const json = JSON.stringify(ref);
       checkJsonSize(`ticket of ${ref.receiver} for incident ${ref.incidentKey}`, json);
       rows.set(JSON.stringify([ref.receiver, ref.incidentKey]), json);
+    },
+  };
+}
+
+function memoryAcknowledgementStore(): AcknowledgementStore {
+  const byIncident = new Map<string, Map<string, string>>();
+  return {
+    async add(ack) {
+      checkAcknowledgement(ack);
+      const rows = byIncident.get(ack.incidentKey) ?? new Map<string, string>();
+      byIncident.set(ack.incidentKey, rows);
+      const id = acknowledgementId(ack);
+      if (rows.has(id)) return 'exists';
+      rows.set(id, JSON.stringify(ack));
+      return 'added';
+    },
+    async list(incidentKey) {
+      checkId('incidentKey', incidentKey);
+      return [...(byIncident.get(incidentKey)?.values() ?? [])].map((json) => JSON.parse(json) as Acknowledgement).sort(byTime);
     },
   };
 }

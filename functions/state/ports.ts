@@ -82,6 +82,34 @@ export interface TicketStore {
   put(ref: TicketRef): Promise<void>;
 }
 
+/**
+ * Someone said "I have seen it" about an incident: a key pressed on a call now; signed links and the
+ * ticket or owner moving later (escalation stops on any of them). Who and how come from the channel
+ * that carried it, checked there (a Twilio signature), never from incident text.
+ */
+export interface Acknowledgement {
+  incidentKey: string;
+  /** the channel it came through */
+  via: 'voice';
+  /** the receiver whose message was acknowledged */
+  receiver: string;
+  /** the step (message) that was acknowledged */
+  stepKey: string;
+  /** who: for voice, the number that was called and pressed the key */
+  by: string;
+  /** the channel's own id of the event (Twilio CallSid): one acknowledgement per event, however often it is replayed */
+  ref: string;
+  /** when the kit received it (ISO 8601) */
+  at: string;
+}
+
+export interface AcknowledgementStore {
+  /** create-if-absent on (incidentKey, via, ref): `exists` when this very acknowledgement was recorded before */
+  add(ack: Acknowledgement): Promise<'added' | 'exists'>;
+  /** every acknowledgement of an incident, oldest first */
+  list(incidentKey: string): Promise<Acknowledgement[]>;
+}
+
 export interface WatermarkStore {
   get(name: string): Promise<string | null>;
   set(name: string, value: string): Promise<void>;
@@ -122,5 +150,6 @@ export interface StateStores {
   leases: LeaseStore;
   tickets: TicketStore;
   watermarks: WatermarkStore;
+  acknowledgements: AcknowledgementStore;
   queue: DeliveryQueue;
 }

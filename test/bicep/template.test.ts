@@ -282,7 +282,7 @@ describe('Function App', () => {
   it('creates the queues and tables the kit uses', () => {
     expect(template.variables?.queueNames).toEqual(["[variables('deliveryQueue')]", "[format('{0}-poison', variables('deliveryQueue'))]"]);
     expect(template.variables?.deliveryQueue).toBe('deliveries');
-    expect(template.variables?.tableNames).toEqual(['snapshots', 'ledger', 'leases', 'tickets', 'watermarks']);
+    expect(template.variables?.tableNames).toEqual(['snapshots', 'ledger', 'leases', 'tickets', 'watermarks', 'acknowledgements']);
     expect(at(moduleResource(template, 'functionApp'), 'properties', 'parameters', 'deliveryQueueName')).toEqual({ value: "[variables('deliveryQueue')]" });
   });
 

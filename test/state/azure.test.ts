@@ -146,7 +146,7 @@ describe('azure state stores: options and environment', () => {
       queue: 'https://spkprod01.queue.core.windows.net',
     });
     expect(stores.names).toEqual({
-      tables: { snapshots: 'snapshots', ledger: 'ledger', leases: 'leases', tickets: 'tickets', watermarks: 'watermarks' },
+      tables: { snapshots: 'snapshots', ledger: 'ledger', leases: 'leases', tickets: 'tickets', watermarks: 'watermarks', acknowledgements: 'acknowledgements' },
       queue: 'deliveries',
       poisonQueue: 'deliveries-poison',
     });

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { KitError } from '../../functions/core/errors.js';
 import type { Snapshot } from '../../functions/core/model.js';
 import type { TicketRef } from '../../functions/core/delivery.js';
-import type { LedgerEntry, QueuedDelivery, StateStores } from '../../functions/state/ports.js';
+import type { Acknowledgement, LedgerEntry, QueuedDelivery, StateStores } from '../../functions/state/ports.js';
 import type { InspectableDeliveryQueue } from '../../functions/state/azure/queue.js';
 import { fitsTableEntity, MAX_JSON_CHARS, MAX_JSON_WIRE_CHARS, wireChars } from '../../functions/state/azure/encoding.js';
 import { makeIncident, makeStep } from '../fixtures/incident.js';
@@ -391,6 +391,45 @@ export function stateContract(adapter: string, create: () => Promise<StateHarnes
       const error = await rejection(stores.watermarks.set('graph-poll', 'z'.repeat(40_000)));
       expect(error.kind).toBe('validation');
       expect(await stores.watermarks.get('graph-poll')).toBe('2026-11-26T09:01:00.000Z');
+    });
+  });
+
+  describe(`${adapter} state stores: acknowledgements`, () => {
+    const ack = (overrides: Partial<Acknowledgement> = {}): Acknowledgement => ({
+      incidentKey: '12345',
+      via: 'voice',
+      receiver: 'soc-lead-call',
+      stepKey: 'a'.repeat(64),
+      by: '+14255550123',
+      ref: 'CA0123456789abcdef0123456789abcdef',
+      at: '2026-11-26T09:30:00.000Z',
+      ...overrides,
+    });
+
+    it('records each acknowledgement once, however often it is replayed, and lists an incident\'s oldest first', async () => {
+      const { stores } = await create();
+      expect(await stores.acknowledgements.list('12345')).toEqual([]);
+      const later = ack({ ref: 'CAffffffffffffffffffffffffffffffff', at: '2026-11-26T09:45:00.000Z', by: '+14255550199' });
+      expect(await stores.acknowledgements.add(later)).toBe('added');
+      expect(await stores.acknowledgements.add(ack())).toBe('added');
+      // a replay with other details is still the same call: the first record stands
+      expect(await stores.acknowledgements.add(ack({ by: '+19995550000', at: '2026-11-26T10:00:00.000Z' }))).toBe('exists');
+      await stores.acknowledgements.add(ack({ incidentKey: '99999' }));
+      expect(await stores.acknowledgements.list('12345')).toEqual([ack(), later]);
+      expect(await stores.acknowledgements.list('99999')).toEqual([ack({ incidentKey: '99999' })]);
+      for (const id of AWKWARD_IDS) {
+        expect(await stores.acknowledgements.add(ack({ incidentKey: id, ref: id }))).toBe('added');
+        expect(await stores.acknowledgements.list(id)).toEqual([ack({ incidentKey: id, ref: id })]);
+      }
+    });
+
+    it('refuses an acknowledgement it could not hold faithfully, naming the field', async () => {
+      const { stores } = await create();
+      const error = await rejection(stores.acknowledgements.add(ack({ at: 'yesterday' })));
+      expect(error.kind).toBe('validation');
+      expect(error.where?.field).toBe('acknowledgement.at');
+      expect((await rejection(stores.acknowledgements.add(ack({ ref: '' })))).where?.field).toBe('acknowledgement.ref');
+      expect(await stores.acknowledgements.list('12345')).toEqual([]);
     });
   });
 

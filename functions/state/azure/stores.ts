@@ -1,5 +1,5 @@
 /**
- * Builds the Azure-backed StateStores: five tables and the deliveries queue (+ its poison queue)
+ * Builds the Azure-backed StateStores: six tables and the deliveries queue (+ its poison queue)
  * in the Function App's storage account, by managed identity in Azure or by connection string
  * against Azurite.
  */
@@ -10,13 +10,13 @@ import { KitError } from '../../core/errors.js';
 import type { StateStores } from '../ports.js';
 import { serviceCode, statusOf, toKitError } from './errors.js';
 import { storageDeliveryQueue, type InspectableDeliveryQueue } from './queue.js';
-import { tableLeaseStore, tableLedger, tableSnapshotStore, tableTicketStore, tableWatermarkStore } from './tables.js';
+import { tableAcknowledgementStore, tableLeaseStore, tableLedger, tableSnapshotStore, tableTicketStore, tableWatermarkStore } from './tables.js';
 import { asciiJsonBodyPolicy } from './wire.js';
 
 export const DEFAULT_QUEUE_NAME = 'deliveries';
 export const POISON_SUFFIX = '-poison';
 /** the tables the kit uses; bicep/main.bicep creates the same list (test/state/azure.test.ts compares them) */
-export const TABLE_NAMES = { snapshots: 'snapshots', ledger: 'ledger', leases: 'leases', tickets: 'tickets', watermarks: 'watermarks' } as const;
+export const TABLE_NAMES = { snapshots: 'snapshots', ledger: 'ledger', leases: 'leases', tickets: 'tickets', watermarks: 'watermarks', acknowledgements: 'acknowledgements' } as const;
 type TableName = keyof typeof TABLE_NAMES;
 
 /** App settings read by `stateFromEnvironment`. */
@@ -101,6 +101,7 @@ export async function createAzureStores(options: AzureStateOptions): Promise<Azu
     leases: tableLeaseStore(tables.leases, options.now ?? Date.now),
     tickets: tableTicketStore(tables.tickets),
     watermarks: tableWatermarkStore(tables.watermarks),
+    acknowledgements: tableAcknowledgementStore(tables.acknowledgements),
     queue: storageDeliveryQueue(queue, poisonQueue),
     names: { tables: tableNames, queue: queueName, poisonQueue: poisonQueueName },
     endpoints: { table: withoutQuery(tables.snapshots.url), queue: withoutQuery(queueService.url) },

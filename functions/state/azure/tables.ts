@@ -1,15 +1,37 @@
 /**
- * SnapshotStore, Ledger, LeaseStore, TicketStore and WatermarkStore on Azure Tables (Azurite locally).
+ * SnapshotStore, Ledger, LeaseStore, TicketStore, WatermarkStore and AcknowledgementStore on Azure Tables
+ * (Azurite locally).
  * Every entity keeps its original id in `id` beside the encoded key, and its value as JSON chunks.
  */
 import type { TableClient, TableEntityResult } from '@azure/data-tables';
 import { KitError } from '../../core/errors.js';
 import type { Snapshot } from '../../core/model.js';
 import type { TicketRef } from '../../core/delivery.js';
-import type { Lease, LeaseStore, Ledger, LedgerEntry, SnapshotStore, StoredSnapshot, TicketStore, WatermarkStore } from '../ports.js';
+import type {
+  Acknowledgement,
+  AcknowledgementStore,
+  Lease,
+  LeaseStore,
+  Ledger,
+  LedgerEntry,
+  SnapshotStore,
+  StoredSnapshot,
+  TicketStore,
+  WatermarkStore,
+} from '../ports.js';
 import { checkId, checkJsonSize, encodeKey, fromChunks, toChunks } from './encoding.js';
 import { statusOf, toKitError } from './errors.js';
-import { checkLeaseRequest, checkLedgerEntry, checkTicketRef, checkWatermarkValue, mayClaim, mayReplace } from './values.js';
+import {
+  acknowledgementId,
+  byTime,
+  checkAcknowledgement,
+  checkLeaseRequest,
+  checkLedgerEntry,
+  checkTicketRef,
+  checkWatermarkValue,
+  mayClaim,
+  mayReplace,
+} from './values.js';
 
 type Entity = TableEntityResult<Record<string, unknown>>;
 
@@ -294,6 +316,43 @@ export function tableWatermarkStore(table: TableClient): WatermarkStore {
       } catch (error) {
         throw toKitError(`write watermark ${name} to table ${table.tableName}`, error);
       }
+    },
+  };
+}
+
+/** one partition per incident, one row per acknowledgement: created once, never replaced */
+export function tableAcknowledgementStore(table: TableClient): AcknowledgementStore {
+  return {
+    async add(ack) {
+      checkAcknowledgement(ack);
+      const id = acknowledgementId(ack);
+      const what = `acknowledgement ${id} of incident ${ack.incidentKey}`;
+      const json = JSON.stringify(ack);
+      checkJsonSize(what, json);
+      try {
+        await table.createEntity({ partitionKey: encodeKey(ack.incidentKey), rowKey: encodeKey(id), id, incident: ack.incidentKey, ...toChunks(json) });
+        return 'added';
+      } catch (error) {
+        if (statusOf(error) === 409) return 'exists';
+        throw toKitError(`write ${what} to table ${table.tableName}`, error);
+      }
+    },
+
+    async list(incidentKey) {
+      checkId('incidentKey', incidentKey);
+      const what = `acknowledgements of incident ${incidentKey}`;
+      const out: Acknowledgement[] = [];
+      try {
+        const filter = `PartitionKey eq '${encodeKey(incidentKey).replace(/'/g, "''")}'`;
+        for await (const entity of table.listEntities<Record<string, unknown>>({ queryOptions: { filter } })) {
+          if (entity['incident'] !== incidentKey) continue;
+          out.push(parseJson<Acknowledgement>(entity as Entity, what));
+        }
+      } catch (error) {
+        if (error instanceof KitError) throw error;
+        throw toKitError(`read ${what} from table ${table.tableName}`, error);
+      }
+      return out.sort(byTime);
     },
   };
 }

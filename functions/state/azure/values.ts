@@ -4,7 +4,7 @@
  */
 import { invalid } from '../../core/errors.js';
 import type { TicketRef } from '../../core/delivery.js';
-import type { Lease, LedgerEntry } from '../ports.js';
+import type { Acknowledgement, Lease, LedgerEntry } from '../ports.js';
 import { checkId, MAX_VALUE_CHARS } from './encoding.js';
 
 const LEDGER_STATUSES: readonly unknown[] = ['pending', 'done', 'failed'];
@@ -64,4 +64,27 @@ export function checkWatermarkValue(name: string, value: unknown): void {
   if (value.length > MAX_VALUE_CHARS) {
     throw invalid(`watermarks.${name}`, `value is ${value.length} characters; at most ${MAX_VALUE_CHARS} fit one table property`);
   }
+}
+
+const ACK_CHANNELS: readonly unknown[] = ['voice'];
+
+export function checkAcknowledgement(ack: Acknowledgement): void {
+  if (typeof ack !== 'object' || ack === null) throw invalid('acknowledgement', 'must be an object');
+  checkId('acknowledgement.incidentKey', ack.incidentKey);
+  checkId('acknowledgement.receiver', ack.receiver);
+  checkId('acknowledgement.stepKey', ack.stepKey);
+  checkId('acknowledgement.ref', ack.ref);
+  if (!ACK_CHANNELS.includes(ack.via)) throw invalid('acknowledgement.via', `must be "voice", got ${JSON.stringify(ack.via)}`);
+  if (typeof ack.by !== 'string' || ack.by.length > 256) throw invalid('acknowledgement.by', 'must be a string of at most 256 characters');
+  if (typeof ack.at !== 'string' || Number.isNaN(Date.parse(ack.at))) throw invalid('acknowledgement.at', `must be an ISO 8601 time, got ${JSON.stringify(ack.at)}`);
+}
+
+/** one acknowledgement per channel event */
+export function acknowledgementId(ack: Pick<Acknowledgement, 'via' | 'ref'>): string {
+  return `${ack.via}:${ack.ref}`;
+}
+
+/** oldest first, then by id, so both adapters list in the same order */
+export function byTime(a: Acknowledgement, b: Acknowledgement): number {
+  return a.at < b.at ? -1 : a.at > b.at ? 1 : acknowledgementId(a) < acknowledgementId(b) ? -1 : 1;
 }
