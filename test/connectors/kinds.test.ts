@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { KINDS, LIVE_KINDS, RECEIVER_KINDS, deliversLive, endpointFieldText, endpointOf, kindOf } from '../../functions/connectors/kinds.js';
+import { deploymentProblems } from '../../functions/config/parse.js';
 import { secretRef } from '../../functions/config/receiver-fields.js';
 import { receiverSchema } from '../../functions/config/schema.js';
 import { OUTBOX_FORMATS } from '../../functions/connectors/outbox/outbox.js';
@@ -56,6 +57,25 @@ describe('each kind module agrees with its own schema', () => {
       expect(endpointOf(receiverSchema.parse(minimalReceiver(kind.kind)))).toBeUndefined();
       expect(endpointFieldText(kind.kind)).toBe(kind.endpointFields.join(' or '));
     }
+  });
+});
+
+describe('the deploy check, for a receiver without its endpoint', () => {
+  // every kind delivers live in this version; a kind without a live connector is LIVE_KINDS without it
+  const config = () => ({ receivers: { 'soc-lead-call': receiverSchema.parse(minimalReceiver('voice')) }, playbooks: [], exclusions: { devices: [], users: [], groups: [] } });
+
+  it('of a live kind, names the endpoint to give it or dryRun', () => {
+    expect(LIVE_KINDS.has('voice')).toBe(true);
+    expect(deploymentProblems(config(), LIVE_KINDS).map((p) => p.message)).toEqual([
+      expect.stringMatching(/^receiver "soc-lead-call" has no endpoint: .*; give it an endpoint \(twilioAccountSid\) or mark it dryRun: true$/),
+    ]);
+  });
+
+  it('of a kind this version cannot deliver live, says so and asks for dryRun', () => {
+    const withoutVoice = new Set([...LIVE_KINDS].filter((k) => k !== 'voice'));
+    expect(deploymentProblems(config(), withoutVoice).map((p) => p.message)).toEqual([
+      expect.stringMatching(/^receiver "soc-lead-call" has no endpoint: .*; this version has no live voice connector: mark it dryRun: true/),
+    ]);
   });
 });
 

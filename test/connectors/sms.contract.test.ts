@@ -6,7 +6,8 @@ import { twilioMessageForm } from '../../functions/connectors/sms/twilio.js';
 import type { DeliveryRequest } from '../../functions/connectors/types.js';
 import type { RenderedMessage } from '../../functions/render/types.js';
 import { makeStep } from '../fixtures/incident.js';
-import { reply, startFakeServer, type FakeHandler, type FakeResult } from '../helpers/fake-server.js';
+import { reply, startFakeServer } from '../helpers/fake-server.js';
+import { queueAnswers, twilioHarnessParts } from './fakes/harness.js';
 import { createFakeAcsSms, createFakeTwilio } from './fakes/sms.js';
 import { notifierContract, type NotifierHarness } from './notifiers/contract.js';
 
@@ -31,20 +32,9 @@ function requests(): (text: string) => DeliveryRequest {
   };
 }
 
-function queue(next: FakeHandler) {
-  const queued: Array<{ result: FakeResult; left: number }> = [];
-  const handler: FakeHandler = (req, params) => {
-    const q = queued.find((x) => x.left > 0);
-    if (!q) return next(req, params);
-    q.left--;
-    return q.result;
-  };
-  return { handler, answerNext: (result: FakeResult, times = 1) => queued.push({ result, left: times }) };
-}
-
 async function makeAcsHarness(): Promise<NotifierHarness> {
   const acs = createFakeAcsSms({ accessKey: ACCESS_KEY, numbers: [FROM] });
-  const { handler, answerNext } = queue(acs.handler);
+  const { handler, answerNext } = queueAnswers(acs.handler);
   const server = await startFakeServer(handler);
   const receiver = smsReceiver.parse({ kind: 'sms', to: [TO], from: FROM, provider: 'acs', acsEndpoint: server.url, acsAccessKey: 'env:ACS_ACCESS_KEY' });
   const request = requests();
@@ -74,7 +64,7 @@ async function makeAcsHarness(): Promise<NotifierHarness> {
 
 async function makeTwilioHarness(): Promise<NotifierHarness> {
   const twilio = createFakeTwilio({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, numbers: [FROM] });
-  const { handler, answerNext } = queue(twilio.handler);
+  const { handler, answerNext } = queueAnswers(twilio.handler);
   const server = await startFakeServer(handler);
   const receiver = smsReceiver.parse({
     kind: 'sms',
@@ -102,10 +92,7 @@ async function makeTwilioHarness(): Promise<NotifierHarness> {
       { reply: reply(201, failedMessage(20429)), kind: 'rate-limited', retryAfterMs: 5_000 },
     ],
     accepted: () => twilio.messages,
-    bodies: () => server.requests.filter((r) => r.path === twilio.path).map((r) => r.body),
-    url: `${server.url}${twilio.path}`,
-    secrets: [AUTH_TOKEN, ACCOUNT_SID, Buffer.from(`${ACCOUNT_SID}:${AUTH_TOKEN}`).toString('base64')],
-    close: () => server.close(),
+    ...twilioHarnessParts(server, twilio.path, { accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN }),
   };
 }
 

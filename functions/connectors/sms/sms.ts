@@ -1,24 +1,26 @@
 /**
  * SMS, live: the text the builder made (payload.ts: GSM-7 where it can be, cut to maxSegments) to every
  * number in `to`, one message each, through Azure Communication Services (provider acs, the default) or
- * Twilio (provider twilio). Each recipient is its own unit (recipients.ts): a retry after recipient 1 got
+ * Twilio (provider twilio). Each recipient is its own unit (../recipients.ts): a retry after recipient 1 got
  * the text and recipient 2 did not sends only to recipient 2 — ACS by its repeatability id even across
  * workers, Twilio by this connector's memory of the step within one worker.
  *
  * Secrets are resolved per delivery, so a rotated Key Vault secret is picked up without a restart; none of
- * them, nor the Account SID in Twilio's path, ever appears in an error.
+ * them, nor the Account SID in Twilio's path, ever appears in an error. The Twilio account and its
+ * client are ../twilio/account.ts, shared with voice calls.
  */
 import type { TokenCredential } from '@azure/identity';
 import type { SmsReceiver } from './schema.js';
 import { KitError } from '../../core/errors.js';
-import { acsHmacAuth, basicAuth, createTargetClient, entraTokenAuth, type HttpPolicy } from '../http/index.js';
+import { acsHmacAuth, createTargetClient, entraTokenAuth, type HttpPolicy } from '../http/index.js';
 import type { LiveConnectorOptions } from '../kind.js';
+import { deliverToEach, RecipientProgress, type RecipientOutcome } from '../recipients.js';
 import { resolveSecret } from '../secrets.js';
+import { twilioAccount } from '../twilio/account.js';
 import type { Connector, DeliveryRequest, DeliveryResult } from '../types.js';
 import { ACS_SCOPE, sendAcs } from './acs.js';
 import { buildSmsPayload } from './payload.js';
-import { combinedError, RecipientProgress, type RecipientOutcome } from './recipients.js';
-import { sendTwilio, TWILIO_ACCOUNT_SID, TWILIO_API_KEY_SID, TWILIO_API_URL, TWILIO_DEFAULT_RETRY_AFTER_MS } from './twilio.js';
+import { sendTwilio } from './twilio.js';
 
 export interface SmsConnectorOptions extends LiveConnectorOptions<SmsReceiver> {
   /** ACS without an access key: the identity to ask for tokens; default DefaultAzureCredential (the managed identity) */
@@ -97,61 +99,22 @@ export function createSmsConnector(options: SmsConnectorOptions): Connector {
   }
 
   async function viaTwilio(request: DeliveryRequest, message: string, to: string[]): Promise<RecipientOutcome[]> {
-    const e = env();
-    const accountSid = resolveSecret(receiver.twilioAccountSid, e, field('twilioAccountSid'));
-    if (accountSid === undefined) throw configError(`${field('twilioAccountSid')} is not set: provider twilio needs the Account SID`, field('twilioAccountSid'));
-    if (!TWILIO_ACCOUNT_SID.test(accountSid.trim())) throw configError(`${field('twilioAccountSid')}: the app setting does not hold an Account SID (AC followed by 32 hex digits)`, field('twilioAccountSid'));
     const from = sender('twilio');
-    const keySid = resolveSecret(receiver.twilioApiKeySid, e, field('twilioApiKeySid'));
-    const keySecret = resolveSecret(receiver.twilioApiKeySecret, e, field('twilioApiKeySecret'));
-    if ((keySid === undefined) !== (keySecret === undefined)) {
-      const missing = keySid === undefined ? 'twilioApiKeySid' : 'twilioApiKeySecret';
-      throw configError(`${field(missing)} is not set: an API key needs both twilioApiKeySid and twilioApiKeySecret`, field(missing));
-    }
-    let user: string;
-    let secret: string;
-    if (keySid !== undefined && keySecret !== undefined) {
-      if (!TWILIO_API_KEY_SID.test(keySid.trim())) throw configError(`${field('twilioApiKeySid')}: the app setting does not hold an API key SID (SK followed by 32 hex digits)`, field('twilioApiKeySid'));
-      user = keySid.trim();
-      secret = keySecret;
-    } else {
-      const token = resolveSecret(receiver.twilioAuthToken, e, field('twilioAuthToken'));
-      if (token === undefined) {
-        throw configError(`${field('twilioAuthToken')} is not set: provider twilio needs twilioAuthToken, or twilioApiKeySid with twilioApiKeySecret`, field('twilioAuthToken'));
-      }
-      user = accountSid.trim();
-      secret = token;
-    }
-    const secrets = [accountSid.trim(), user, secret];
-    const client = createTargetClient({
-      target: 'twilio',
-      baseUrl: receiver.twilioApiUrl ?? TWILIO_API_URL,
-      field: receiver.twilioApiUrl ? field('twilioApiUrl') : field('twilioAccountSid'),
-      auth: basicAuth(user, secret),
-      timeoutMs: options.fetchTimeoutMs,
-      defaultRetryAfterMs: TWILIO_DEFAULT_RETRY_AFTER_MS,
-      secrets,
-      now,
-    });
-    return sendTwilio({ client, accountSid: accountSid.trim(), from, text: message, to, secrets, ...(request.signal ? { signal: request.signal } : {}) });
+    const { client, accountSid, secrets } = twilioAccount({ receiver, field, env: env(), needs: 'provider twilio', fetchTimeoutMs: options.fetchTimeoutMs, now });
+    return sendTwilio({ client, accountSid, from, text: message, to, secrets, ...(request.signal ? { signal: request.signal } : {}) });
   }
 
   return {
     async execute(request: DeliveryRequest): Promise<DeliveryResult> {
       const provider = receiver.provider ?? 'acs';
-      const key = request.step.idempotencyKey;
-      // one text per phone, even when a number is listed twice
-      const recipients = [...new Set(receiver.to)];
       const message = text(request);
-      const known = progress.settled(key);
-      const pending = recipients.filter((to) => !known.has(to));
-      const outcomes = pending.length === 0 ? [] : provider === 'twilio' ? await viaTwilio(request, message, pending) : await viaAcs(request, message, pending);
-      progress.keep(key, outcomes);
-      const all = new Map(known);
-      for (const o of outcomes) all.set(o.to, o);
-      const error = combinedError(provider, recipients, all);
-      if (error) throw error;
-      progress.forget(key);
+      await deliverToEach({
+        progress,
+        stepKey: request.step.idempotencyKey,
+        to: receiver.to,
+        what: `sms (${provider})`,
+        send: (pending) => (provider === 'twilio' ? viaTwilio(request, message, pending) : viaAcs(request, message, pending)),
+      });
       return { action: 'sent', ticket: null, outbox: null };
     },
   };

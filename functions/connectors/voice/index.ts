@@ -15,4 +15,5 @@ export const voiceKind = defineKind({
   secretFields: ['twilioAccountSid', 'twilioAuthToken', 'twilioApiKeySid', 'twilioApiKeySecret'],
   build: buildVoicePayload,
   preview: voicePreview,
+  live: () => import('./call.js').then((m) => m.createVoiceConnector),
 });

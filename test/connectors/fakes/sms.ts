@@ -14,13 +14,14 @@
  * SID and Auth Token or an API key, form fields checked against the OpenAPI spec (twilio/twilio-oai
  * twilio_api_v2010.json: the parameter names, To required, Body ≤ 1,600 characters), 201 with the Message
  * resource, errors as `{code, message, more_info, status}`. Twilio keeps no idempotency key: every
- * accepted request is a message.
+ * accepted request is a message. What every Twilio create checks first (route, Basic auth, account,
+ * method, form, parameter names) is createTwilioGate, which the Calls fake (voice.ts) uses too.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createFakeAcs, reply, type FakeHandler, type FakeReply, type RecordedRequest } from '../../helpers/fake-server.js';
 
 const one = (v: string | string[] | undefined): string | undefined => (typeof v === 'string' ? v : undefined);
-const E164 = /^\+[1-9][0-9]{6,14}$/;
+export const E164 = /^\+[1-9][0-9]{6,14}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** IMF-fixdate (RFC 7231 §7.1.1.1), what ACS asks of Repeatability-First-Sent */
 const IMF_FIXDATE = /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} GMT$/;
@@ -252,9 +253,33 @@ export function twilioError(status: number, code: number, message: string): Fake
   return reply(status, { code, message, more_info: `https://www.twilio.com/docs/errors/${code}`, status });
 }
 
-export function createFakeTwilio(options: FakeTwilioOptions): FakeTwilio {
-  const path = `/2010-04-01/Accounts/${options.accountSid}/Messages.json`;
-  const messages: TwilioSentMessage[] = [];
+export interface TwilioGateOptions {
+  accountSid: string;
+  authToken: string;
+  /** an API key of the account, taken as Basic auth instead of the Auth Token */
+  apiKey?: { sid: string; secret: string };
+  /** the list resource a create goes to */
+  list: 'Messages' | 'Calls';
+  /** the create's parameters in the published spec */
+  params: ReadonlySet<string>;
+}
+
+/** What every Twilio REST create checks before its own parameters; the Messages and the Calls fakes share it. */
+export interface TwilioGate {
+  /** `/2010-04-01/Accounts/{AccountSid}/{list}.json` of the account */
+  path: string;
+  /** route, Basic auth, account, method, a queued 429, form content type, known and unrepeated parameters: the form, or Twilio's refusal */
+  check(req: RecordedRequest): URLSearchParams | FakeReply;
+  /** answers with a Twilio error, and notes why */
+  refuse(status: number, code: number, message: string): FakeReply;
+  /** the next `n` creates answer 429 with Twilio error 20429 */
+  rateLimitNext(n: number): void;
+  rejections: string[];
+}
+
+export function createTwilioGate(options: TwilioGateOptions): TwilioGate {
+  const path = `/2010-04-01/Accounts/${options.accountSid}/${options.list}.json`;
+  const route = new RegExp(`^/2010-04-01/Accounts/([^/]+)/${options.list}\\.json$`);
   const rejections: string[] = [];
   let limited = 0;
   const refuse = (status: number, code: number, message: string): FakeReply => {
@@ -264,8 +289,8 @@ export function createFakeTwilio(options: FakeTwilioOptions): FakeTwilio {
   const credentials = new Map<string, string>([[options.accountSid, options.authToken]]);
   if (options.apiKey) credentials.set(options.apiKey.sid, options.apiKey.secret);
 
-  const handler: FakeHandler = (req) => {
-    const m = /^\/2010-04-01\/Accounts\/([^/]+)\/Messages\.json$/.exec(req.path);
+  const check = (req: RecordedRequest): URLSearchParams | FakeReply => {
+    const m = route.exec(req.path);
     if (!m) return refuse(404, 20404, 'The requested resource was not found');
     const auth = /^Basic ([A-Za-z0-9+/=]+)$/.exec(one(req.headers.authorization) ?? '');
     const [user, ...rest] = auth ? Buffer.from(auth[1]!, 'base64').toString('utf8').split(':') : [];
@@ -279,9 +304,30 @@ export function createFakeTwilio(options: FakeTwilioOptions): FakeTwilio {
     if (!/^application\/x-www-form-urlencoded\b/i.test(one(req.headers['content-type']) ?? '')) return refuse(415, 21650, 'Unsupported media type');
     const form = new URLSearchParams(req.body);
     const names = [...form.keys()];
-    const unknown = names.filter((k) => !TWILIO_MESSAGE_PARAMS.has(k));
+    const unknown = names.filter((k) => !options.params.has(k));
     if (unknown.length) return refuse(400, 21601, `Unknown parameters ${unknown.join(', ')}`);
     if (names.some((k, i) => names.indexOf(k) !== i)) return refuse(400, 21601, 'A parameter is given twice');
+    return form;
+  };
+  return {
+    path,
+    check,
+    refuse,
+    rateLimitNext(n) {
+      limited = n;
+    },
+    rejections,
+  };
+}
+
+export function createFakeTwilio(options: FakeTwilioOptions): FakeTwilio {
+  const gate = createTwilioGate({ ...options, list: 'Messages', params: TWILIO_MESSAGE_PARAMS });
+  const { path, refuse, rejections } = gate;
+  const messages: TwilioSentMessage[] = [];
+
+  const handler: FakeHandler = (req) => {
+    const form = gate.check(req);
+    if (!(form instanceof URLSearchParams)) return form;
     const to = form.get('To');
     const from = form.get('From');
     const body = form.get('Body');
@@ -319,13 +365,5 @@ export function createFakeTwilio(options: FakeTwilioOptions): FakeTwilio {
     });
   };
 
-  return {
-    handler,
-    path,
-    messages,
-    rateLimitNext(n) {
-      limited = n;
-    },
-    rejections,
-  };
+  return { handler, path, messages, rateLimitNext: gate.rateLimitNext, rejections };
 }
