@@ -72,6 +72,12 @@ param maximumInstanceCount int = 40
 @maxValue(90)
 param dispatchRetryCount int = 10
 
+@description('Optional. Name of an existing Azure Communication Services resource that email and SMS receivers send through (acsEndpoint). Set: the Function App\'s identity gets the one role that sends, on that resource only, and no ACS access key is needed. Empty: no ACS role.')
+param communicationServicesName string = ''
+
+@description('Optional. Resource group of the Communication Services resource, when it is not the one deployed into.')
+param communicationServicesResourceGroupName string = resourceGroup().name
+
 @description('Optional. Tags for every resource.')
 param tags object = {}
 
@@ -171,6 +177,17 @@ module appAccess 'modules/appAccess.bicep' = {
     storageAccountName: names.storageAccount
     keyVaultName: names.keyVault
     appInsightsName: names.appInsights
+  }
+  dependsOn: [functionApp]
+}
+
+module communicationAccess 'modules/communicationAccess.bicep' = if (!empty(communicationServicesName)) {
+  name: 'spk-acsaccess-${suffix}'
+  scope: resourceGroup(communicationServicesResourceGroupName)
+  params: {
+    communicationServicesName: communicationServicesName
+    functionAppName: names.functionApp
+    functionAppResourceGroupName: resourceGroup().name
   }
   dependsOn: [functionApp]
 }

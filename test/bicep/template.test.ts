@@ -32,6 +32,7 @@ const ROLE = {
   storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3',
   keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6',
   monitoringMetricsPublisher: '3913510d-42f4-4b42-8a58-6bfd4f1f4b5a',
+  communicationAndEmailServiceOwner: '09976791-48a7-449e-bb21-39d1a415f350',
 };
 
 function only(module: string, type: string): ArmResource {
@@ -226,8 +227,18 @@ describe('role assignments', () => {
         `main/appAccess:${ROLE.storageTableDataContributor}`,
         `main/appAccess:${ROLE.keyVaultSecretsUser}`,
         `main/appAccess:${ROLE.monitoringMetricsPublisher}`,
+        `main/communicationAccess:${ROLE.communicationAndEmailServiceOwner}`,
       ].sort(),
     );
+  });
+
+  it('gives the Function App the one ACS role that sends only when a Communication Services resource is named, on that resource alone', () => {
+    const module = moduleResource(template, 'communicationAccess');
+    expect(module.condition).toBe("[not(empty(parameters('communicationServicesName')))]");
+    const a = only('main/communicationAccess', 'Microsoft.Authorization/roleAssignments');
+    expect(a.scope).toBe("[resourceId('Microsoft.Communication/communicationServices', parameters('communicationServicesName'))]");
+    expect(String(props(a).principalId)).toContain('identity.principalId');
+    expect(at(template.parameters, 'communicationServicesName', 'defaultValue')).toBe('');
   });
 
   it('lets the "Azure Security Insights" principal (a parameter, it differs per tenant) run playbooks in their resource group', () => {
