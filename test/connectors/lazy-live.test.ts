@@ -52,7 +52,7 @@ describe('a Function App that configures only Slack', () => {
 
   it('loads no email or SMS transport, and no other kind\'s live connector', () => {
     const transports = loaded.filter((path) =>
-      /^functions\/connectors\/(email\/(email|acs|graph|smtp)|sms\/(sms|acs|twilio|recipients)|voice\/call|teams\/teams|webhook\/webhook|jira\/jira|servicenow\/servicenow|azuredevops\/azuredevops|zendesk\/zendesk|freshservice\/freshservice|pagerduty\/pagerduty|tickets\/engine)\.ts$/.test(path),
+      /^functions\/connectors\/(email\/(email|acs|graph|smtp)|sms\/(sms|acs|twilio|recipients)|twilio\/(rest|account)|recipients|voice\/(call|ack)|teams\/teams|webhook\/webhook|jira\/jira|servicenow\/servicenow|azuredevops\/azuredevops|zendesk\/zendesk|freshservice\/freshservice|pagerduty\/pagerduty|tickets\/engine)\.ts$/.test(path),
     );
     expect(transports).toEqual([]);
   });

@@ -23,49 +23,7 @@ import type { RenderedMessage } from '../../functions/render/types.js';
 import { makeIncident } from '../fixtures/incident.js';
 import { htmlTagShapes, parseXml, strayAngleBrackets, xmlShape } from './markup.js';
 import { loadShippedTemplates, seedStep } from './shipped.js';
-
-export const HOSTILE: string[] = [
-  '<script>alert(1)</script>',
-  '<img src=x onerror=alert(1)>',
-  '"><svg onload=alert(1)>',
-  "' onmouseover='alert(1)' x='",
-  '</td></tr></table><a href="https://evil.example">click</a>',
-  '<!-- x --> <![CDATA[ y ]]>',
-  '<!channel> <!here> <!everyone>',
-  '<@U0123ABC> <#C0123ABC> <!subteam^S0123>',
-  '<http://evil.example|Open in Defender>',
-  '[Open in Defender](https://evil.example/login)',
-  '**bold** _italic_ ~strike~ `code` ```block```',
-  '{{DATE(2017-02-14T06:08:39Z, SHORT)}} {{TIME(2017-02-14T06:08:39Z)}}',
-  '${incident.title} {{incident.title}} {{{x}}} {{> change-headline}}',
-  '{"type":"mention","attrs":{"id":"557058:abc","text":"@admin"}}',
-  '"}],"marks":[{"type":"link","attrs":{"href":"https://evil.example"}}],"x":[{"a":"',
-  'C:\\Windows\\System32\\ \\" \\\\u0041 \\n',
-  'line\u2028separator\u2029paragraph',
-  '[code]<script>alert(1)</script>[/code]',
-  '[CODE]<b>bold</b>[/Code]',
-  '[ code ]<img src=x onerror=alert(1)>[ / code ]',
-  '<Dial>+15555550123</Dial>',
-  '</Say><Redirect>https://evil.example/twiml</Redirect><Say>',
-  ']]></Say><Play>https://evil.example/a.mp3</Play>',
-  'x\r\nBcc: victim@example.com\r\nSubject: pwned\r\n\r\nbody',
-  '=?UTF-8?B?PHNjcmlwdD4=?= %0d%0aBcc: v@example.com',
-  'a\u0000b\u0007c\u001bd\u007fe\u0085f\u000bg\u000ch',
-  '\u202Etxt.exe \u2066isolate\u2069 \u200Fmark',
-  '🔥😀👩‍💻🇺🇸 #️⃣',
-  'A'.repeat(100_000),
-  '&<'.repeat(50_000),
-  '\uD800 lone \uDFFF surrogates',
-  'nonchars \uFFFE\uFFFF',
-  'javascript:alert(1)',
-  'https://evil.example/login',
-  '# Heading\n- item\n> quote\n1. first\n+ plus',
-  '&amp;&lt;&#x3C;&#60;',
-  '\uE000marker\uE001 \uE001',
-  'Z̴̡̛a̸l̵g̶o̷ 事件 инцидент',
-  '"Evil" <evil@example.com>',
-  '\u0000',
-];
+import { HOSTILE } from '../fixtures/hostile.js';
 
 const BUILDERS: Partial<Record<ReceiverKind, PayloadBuilder<any>>> = {
   slack: buildSlackPayload,
