@@ -24,12 +24,10 @@
  *  - the ledger holds no failed step and every planned step is done, the poison queue is empty;
  *  - the 2nd and 3rd replays are skipped-duplicate throughout and send no request to any target.
  */
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parseDocument } from 'yaml';
-import { loadKitOrThrow } from '../../functions/config/load.js';
 import type { ReceiverConfig } from '../../functions/config/schema.js';
 import type { DeliveryOutcome, DeliveryStep, TicketRef } from '../../functions/core/delivery.js';
 import { adoIncidentTag } from '../../functions/connectors/azuredevops/payload.js';
@@ -65,7 +63,7 @@ import {
   type FakeServer,
   type RecordedRequest,
 } from '../helpers/fake-server.js';
-import { REPO, sampleLines } from './harness.js';
+import { liveCopyOfPlaybooks, sampleLines } from './harness.js';
 
 const TARGETS = ['soc-jira', 'soc-servicenow', 'soc-ado', 'soc-zendesk', 'soc-freshservice', 'soc-pagerduty'] as const;
 type Target = (typeof TARGETS)[number];
@@ -198,10 +196,6 @@ async function runDay(seed: number | null): Promise<DayRun> {
     }
 
     // a temp copy of the shipped config with the six ticket receivers' endpoints and env: secrets filled in
-    const dir = await mkdtemp(join(tmpdir(), 'spk-chaos-tickets-'));
-    temp.push(dir);
-    await cp(join(REPO, 'playbooks'), dir, { recursive: true });
-    const doc = parseDocument(await readFile(join(dir, 'receivers.yaml'), 'utf8'));
     const live: Record<Target, Record<string, string>> = {
       'soc-jira': { baseUrl: servers['soc-jira'].url, email: 'env:JIRA_EMAIL', apiToken: 'env:JIRA_API_TOKEN' },
       'soc-servicenow': { instanceUrl: servers['soc-servicenow'].url, username: 'env:SERVICENOW_USERNAME', password: 'env:SERVICENOW_PASSWORD' },
@@ -210,13 +204,8 @@ async function runDay(seed: number | null): Promise<DayRun> {
       'soc-freshservice': { baseUrl: servers['soc-freshservice'].url, apiKey: 'env:FRESHSERVICE_API_KEY' },
       'soc-pagerduty': { routingKey: 'env:PAGERDUTY_ROUTING_KEY', eventsUrl: servers['soc-pagerduty'].url },
     };
-    for (const name of TARGETS) {
-      expect(doc.hasIn(['receivers', name]), `playbooks/receivers.yaml ships ${name}`).toBe(true);
-      for (const [field, value] of Object.entries(live[name])) doc.setIn(['receivers', name, field], value);
-    }
-    await writeFile(join(dir, 'receivers.yaml'), doc.toString());
-    const kit = await loadKitOrThrow(dir, { cwd: dir });
-    if (!kit.templates) throw new Error('the temp copy of playbooks/ has no templates');
+    const { dir, kit } = await liveCopyOfPlaybooks(live);
+    temp.push(dir);
 
     const outboxDir = await mkdtemp(join(tmpdir(), 'spk-outbox-'));
     temp.push(outboxDir);
@@ -231,7 +220,7 @@ async function runDay(seed: number | null): Promise<DayRun> {
       receiver.kind === 'freshservice'
         ? (freshservice ??= createFreshserviceConnector({ receiverName: name, receiver: receiver as FreshserviceReceiver, env: ENV, now, onTicketCreated }))
         : standard(name, receiver);
-    const runtime = createRuntime({ ...kit, templates: kit.templates }, stores, { outboxDir, env: ENV, now: () => new Date(clock), maxAttempts: MAX_ATTEMPTS, connectorFor });
+    const runtime = createRuntime(kit, stores, { outboxDir, env: ENV, now: () => new Date(clock), maxAttempts: MAX_ATTEMPTS, connectorFor });
 
     const planned = new Map<string, DeliveryStep>();
     const byPass: DeliveryOutcome[][] = [[], [], []];

@@ -2,10 +2,12 @@
  * The real pipeline (config from playbooks/, templates, connectors, outbox) on the stores a test picks,
  * with optional live Jira/Teams receivers pointed at loopback fakes.
  */
-import { mkdtemp, readdir, readFile } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { parseDocument } from 'yaml';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadKitOrThrow } from '../../functions/config/load.js';
+import type { TemplateSet } from '../../functions/render/engine.js';
 import { createRuntime, type KitRuntime, type KitRuntimeOptions } from '../../functions/pipeline/kit.js';
 import type { StateStores } from '../../functions/state/ports.js';
 
@@ -43,4 +45,23 @@ export async function sampleLines(): Promise<unknown[]> {
     .split('\n')
     .filter((l) => l.trim())
     .map((l) => JSON.parse(l) as unknown);
+}
+
+/**
+ * A temp copy of the shipped playbooks/ with some shipped receivers given live fields (endpoints pointed
+ * at loopback fakes, `env:` secrets), loaded as the Function App would. Fails when a named receiver is not
+ * shipped, so a renamed receiver cannot quietly leave a test on the outbox.
+ */
+export async function liveCopyOfPlaybooks(live: Record<string, Record<string, string>>): Promise<{ dir: string; kit: Awaited<ReturnType<typeof loadKitOrThrow>> & { templates: TemplateSet } }> {
+  const dir = await mkdtemp(join(tmpdir(), 'spk-live-playbooks-'));
+  await cp(join(REPO, 'playbooks'), dir, { recursive: true });
+  const doc = parseDocument(await readFile(join(dir, 'receivers.yaml'), 'utf8'));
+  for (const [name, fields] of Object.entries(live)) {
+    if (!doc.hasIn(['receivers', name])) throw new Error(`playbooks/receivers.yaml does not ship ${name}`);
+    for (const [field, value] of Object.entries(fields)) doc.setIn(['receivers', name, field], value);
+  }
+  await writeFile(join(dir, 'receivers.yaml'), doc.toString());
+  const kit = await loadKitOrThrow(dir, { cwd: dir });
+  if (!kit.templates) throw new Error('the temp copy of playbooks/ has no templates');
+  return { dir, kit: { ...kit, templates: kit.templates } };
 }

@@ -10,12 +10,10 @@
  * repeatability id, the email's Message-ID; by count per number for Twilio, which keeps none), no target got
  * anything else, and the replayed day sends nothing.
  */
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseDocument } from 'yaml';
-import { loadKitOrThrow } from '../../functions/config/load.js';
 import type { ReceiverConfig } from '../../functions/config/schema.js';
 import type { DeliveryStep } from '../../functions/core/delivery.js';
 import { connectorCache } from '../../functions/connectors/registry.js';
@@ -33,7 +31,7 @@ import { createFakeSlack } from '../connectors/fakes/slack.js';
 import { createFakeTwilioCalls } from '../connectors/fakes/voice.js';
 import { createFakeWebhook } from '../connectors/fakes/webhook.js';
 import { createFakeTeams, startFakeServer, type FakeServer } from '../helpers/fake-server.js';
-import { REPO, sampleLines } from './harness.js';
+import { liveCopyOfPlaybooks, sampleLines } from './harness.js';
 
 const NOTIFIERS = ['soc-teams', 'soc-slack', 'soc-email', 'soc-lead-sms', 'soc-lead-call', 'soc-soar'] as const;
 type Notifier = (typeof NOTIFIERS)[number];
@@ -92,17 +90,8 @@ beforeAll(async () => {
     'soc-lead-call': { twilioAccountSid: 'env:TWILIO_ACCOUNT_SID', twilioAuthToken: 'env:TWILIO_AUTH_TOKEN', twilioApiUrl: url('soc-lead-call'), ackUrl: 'https://spk-func.azurewebsites.net/api/ack/voice' },
     'soc-soar': { url: 'env:SOAR_WEBHOOK_URL', signingSecret: 'env:SOAR_SIGNING_SECRET' },
   };
-  const dir = await mkdtemp(join(tmpdir(), 'spk-sample-day-notifiers-'));
+  const { dir, kit } = await liveCopyOfPlaybooks(live);
   temp.push(dir);
-  await cp(join(REPO, 'playbooks'), dir, { recursive: true });
-  const doc = parseDocument(await readFile(join(dir, 'receivers.yaml'), 'utf8'));
-  for (const name of NOTIFIERS) {
-    expect(doc.hasIn(['receivers', name]), `playbooks/receivers.yaml ships ${name}`).toBe(true);
-    for (const [field, value] of Object.entries(live[name])) doc.setIn(['receivers', name, field], value);
-  }
-  await writeFile(join(dir, 'receivers.yaml'), doc.toString());
-  const kit = await loadKitOrThrow(dir, { cwd: dir });
-  if (!kit.templates) throw new Error('the temp copy of playbooks/ has no templates');
   const outboxDir = await mkdtemp(join(tmpdir(), 'spk-outbox-'));
   temp.push(outboxDir);
 
@@ -114,7 +103,7 @@ beforeAll(async () => {
     receiver.kind === 'slack'
       ? (slackConnector ??= createSlackConnector({ receiverName: name, receiver: receiver as SlackReceiver, env, pacer: createChannelPacer({ intervalMs: 0 }) }))
       : standard(name, receiver);
-  const runtime = createRuntime({ ...kit, templates: kit.templates }, stores, { outboxDir, env, connectorFor });
+  const runtime = createRuntime(kit, stores, { outboxDir, env, connectorFor });
 
   const planned = new Map<string, DeliveryStep>();
   async function drain() {
