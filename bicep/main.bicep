@@ -50,6 +50,8 @@ param receiverSecrets receiverSecret[] = [
   { appSetting: 'TWILIO_API_KEY_SID', secretName: 'twilio-api-key-sid' }
   { appSetting: 'TWILIO_API_KEY_SECRET', secretName: 'twilio-api-key-secret' }
   { appSetting: 'ACS_ACCESS_KEY', secretName: 'acs-access-key' }
+  { appSetting: 'SMTP_USERNAME', secretName: 'smtp-username' }
+  { appSetting: 'SMTP_PASSWORD', secretName: 'smtp-password' }
   { appSetting: 'SOAR_WEBHOOK_URL', secretName: 'soar-webhook-url' }
   { appSetting: 'SOAR_SIGNING_SECRET', secretName: 'soar-signing-secret' }
   { appSetting: 'SOAR_BEARER_TOKEN', secretName: 'soar-bearer-token' }

@@ -71,7 +71,7 @@ describe('the Function App with receivers that have no endpoint', () => {
     // the log line is JSON, so the receiver names arrive with escaped quotes
     expect(log).toMatch(/receivers\.yaml:\d+:\d+ receiver \\"soc-teams\\" has no endpoint[^\n]*webhookUrl[^\n]*dryRun: true/);
     expect(log).toMatch(/receiver \\"soc-slack\\" has no endpoint[^\n]*webhookUrl or botToken[^\n]*dryRun: true/);
-    expect(log).toMatch(/receiver \\"soc-email\\" has no endpoint[^\n]*acsEndpoint or graphBaseUrl[^\n]*dryRun: true/);
+    expect(log).toMatch(/receiver \\"soc-email\\" has no endpoint[^\n]*acsEndpoint or graphBaseUrl or smtpHost[^\n]*dryRun: true/);
     expect(log).toMatch(/receiver \\"soc-lead-call\\" has no endpoint[^\n]*twilioAccountSid[^\n]*dryRun: true/);
 
     // and dispatch plans nothing it would only pretend to deliver

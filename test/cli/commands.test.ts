@@ -76,7 +76,7 @@ describe('spk validate', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^playbooks\/receivers\.yaml:\d+:\d+ receiver "soc-jira" has no endpoint: .*give it an endpoint \(baseUrl\) or mark it dryRun: true$/m);
     expect(r.stderr).toMatch(/receiver "soc-pagerduty" has no endpoint: .*give it an endpoint \(routingKey\) or mark it dryRun: true$/m);
-    expect(r.stderr).toMatch(/receiver "soc-email" has no endpoint: .*give it an endpoint \(acsEndpoint or graphBaseUrl\) or mark it dryRun: true$/m);
+    expect(r.stderr).toMatch(/receiver "soc-email" has no endpoint: .*give it an endpoint \(acsEndpoint or graphBaseUrl or smtpHost\) or mark it dryRun: true$/m);
     expect(r.stderr).toMatch(/receiver "soc-lead-call" has no endpoint: .*give it an endpoint \(twilioAccountSid\) or mark it dryRun: true$/m);
     expect(r.stderr.trim().split('\n').at(-1)).toBe('12 problem(s)');
 

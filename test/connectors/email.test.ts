@@ -131,14 +131,15 @@ describe('choosing the transport', () => {
     }
   });
 
-  it('the schema takes the new fields, refuses a literal key and an unknown transport; either endpoint makes the receiver live', () => {
+  it('the schema takes the new fields, refuses a literal key and an unknown transport; any one endpoint makes the receiver live', () => {
     expect(LIVE_KINDS.has('email')).toBe(true);
     const live = receiverSchema.parse({ ...base, acsEndpoint: 'https://contoso.communication.azure.com', acsAccessKey: 'env:ACS_ACCESS_KEY', replyTo: ['soc@contoso.example'] });
     expect(deliversLive(live)).toBe(true);
     expect(deliversLive(receiverSchema.parse({ ...base, graphBaseUrl: 'https://graph.microsoft.com/v1.0' }))).toBe(true);
     expect(deliversLive(receiverSchema.parse(base))).toBe(false);
     expect(receiverSchema.safeParse({ ...base, acsEndpoint: 'https://contoso.communication.azure.com', acsAccessKey: 'bGl0ZXJhbC1rZXk=' }).success).toBe(false);
-    expect(receiverSchema.safeParse({ ...base, transport: 'smtp' }).success).toBe(false);
+    expect(deliversLive(receiverSchema.parse({ ...base, smtpHost: 'smtp-relay.contoso.example' }))).toBe(true);
+    expect(receiverSchema.safeParse({ ...base, transport: 'sendmail' }).success).toBe(false);
   });
 
   it('replyTo reaches the .eml as Reply-To; without it the .eml has none', () => {

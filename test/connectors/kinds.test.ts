@@ -48,7 +48,9 @@ describe('each kind module agrees with its own schema', () => {
     for (const kind of KINDS) {
       for (const field of kind.endpointFields) {
         const minimal = minimalReceiver(kind.kind);
-        const value = unwrapped(shape(kind)[field]!) === secretRef ? 'env:SOME_SETTING' : 'https://target.example/';
+        const schema = shape(kind)[field]!;
+        // a URL where the field takes one, else a bare host name (smtpHost)
+        const value = unwrapped(schema) === secretRef ? 'env:SOME_SETTING' : schema.safeParse('https://target.example/').success ? 'https://target.example/' : 'target.example';
         const receiver = receiverSchema.parse({ ...minimal, [field]: value });
         expect(endpointOf(receiver), `${kind.kind}.${field}`).toBe(value);
         expect(deliversLive(receiver)).toBe(true);

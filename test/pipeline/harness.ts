@@ -3,7 +3,7 @@
  * with optional live Jira/Teams receivers pointed at loopback fakes.
  */
 import { cp, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
-import { parseDocument } from 'yaml';
+import { isScalar, isSeq, parseDocument, visit, type YAMLMap } from 'yaml';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadKitOrThrow } from '../../functions/config/load.js';
@@ -47,20 +47,52 @@ export async function sampleLines(): Promise<unknown[]> {
     .map((l) => JSON.parse(l) as unknown);
 }
 
+/** a second receiver made from a shipped one: same fields plus `fields`, notified wherever the original is */
+export interface ReceiverCopy {
+  of: string;
+  fields: Record<string, string | number>;
+}
+
 /**
  * A temp copy of the shipped playbooks/ with some shipped receivers given live fields (endpoints pointed
  * at loopback fakes, `env:` secrets), loaded as the Function App would. Fails when a named receiver is not
- * shipped, so a renamed receiver cannot quietly leave a test on the outbox.
+ * shipped, so a renamed receiver cannot quietly leave a test on the outbox. `copies` adds receivers made
+ * from shipped ones (a second transport of one kind) to every `notify` list that names the original.
  */
-export async function liveCopyOfPlaybooks(live: Record<string, Record<string, string>>): Promise<{ dir: string; kit: Awaited<ReturnType<typeof loadKitOrThrow>> & { templates: TemplateSet } }> {
+export async function liveCopyOfPlaybooks(
+  live: Record<string, Record<string, string>>,
+  copies: Record<string, ReceiverCopy> = {},
+): Promise<{ dir: string; kit: Awaited<ReturnType<typeof loadKitOrThrow>> & { templates: TemplateSet } }> {
   const dir = await mkdtemp(join(tmpdir(), 'spk-live-playbooks-'));
   await cp(join(REPO, 'playbooks'), dir, { recursive: true });
   const doc = parseDocument(await readFile(join(dir, 'receivers.yaml'), 'utf8'));
-  for (const [name, fields] of Object.entries(live)) {
+  const shipped = (name: string) => {
     if (!doc.hasIn(['receivers', name])) throw new Error(`playbooks/receivers.yaml does not ship ${name}`);
+  };
+  // copies first: a copy is made from the shipped receiver, not from its live version
+  for (const [name, copy] of Object.entries(copies)) {
+    shipped(copy.of);
+    doc.setIn(['receivers', name], (doc.getIn(['receivers', copy.of]) as YAMLMap).clone());
+    for (const [field, value] of Object.entries(copy.fields)) doc.setIn(['receivers', name, field], value);
+  }
+  for (const [name, fields] of Object.entries(live)) {
+    shipped(name);
     for (const [field, value] of Object.entries(fields)) doc.setIn(['receivers', name, field], value);
   }
   await writeFile(join(dir, 'receivers.yaml'), doc.toString());
+  if (Object.keys(copies).length > 0) {
+    for (const file of (await readdir(dir)).filter((f) => f.endsWith('.yaml') && f !== 'receivers.yaml')) {
+      const playbook = parseDocument(await readFile(join(dir, file), 'utf8'));
+      visit(playbook, {
+        Pair(_, pair) {
+          if (!isScalar(pair.key) || pair.key.value !== 'notify' || !isSeq(pair.value)) return;
+          const names = pair.value.items.map((i) => (isScalar(i) ? i.value : undefined));
+          for (const [name, copy] of Object.entries(copies)) if (names.includes(copy.of)) pair.value.add(name);
+        },
+      });
+      await writeFile(join(dir, file), playbook.toString());
+    }
+  }
   const kit = await loadKitOrThrow(dir, { cwd: dir });
   if (!kit.templates) throw new Error('the temp copy of playbooks/ has no templates');
   return { dir, kit: { ...kit, templates: kit.templates } };

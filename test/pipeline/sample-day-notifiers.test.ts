@@ -1,6 +1,6 @@
 /**
  * The sample day with every notifier receiver live: Teams, Slack (Web API, later moments in the thread),
- * email (ACS Email), SMS (ACS SMS), voice (Twilio Calls, with "press 1") and the signed SOAR webhook, each
+ * email (ACS Email, and a second email receiver over SMTP to a real SMTP server), SMS (ACS SMS), voice (Twilio Calls, with "press 1") and the signed SOAR webhook, each
  * against its loopback fake that checks method, path, auth and body. The config is a temp copy of the
  * shipped playbooks/ with those receivers pointed at the fakes; the real pipeline runs it (ingest → queue →
  * processDelivery) on the in-memory stores. Then the Logic App's retries are played: the whole day again.
@@ -30,11 +30,14 @@ import { createFakeAcsSms } from '../connectors/fakes/sms.js';
 import { createFakeSlack } from '../connectors/fakes/slack.js';
 import { createFakeTwilioCalls } from '../connectors/fakes/voice.js';
 import { createFakeWebhook } from '../connectors/fakes/webhook.js';
+import { startFakeSmtp, type FakeSmtp } from '../connectors/fakes/smtp.js';
 import { createFakeTeams, startFakeServer, type FakeServer } from '../helpers/fake-server.js';
 import { liveCopyOfPlaybooks, sampleLines } from './harness.js';
 
-const NOTIFIERS = ['soc-teams', 'soc-slack', 'soc-email', 'soc-lead-sms', 'soc-lead-call', 'soc-soar'] as const;
+const NOTIFIERS = ['soc-teams', 'soc-slack', 'soc-email', 'soc-email-smtp', 'soc-lead-sms', 'soc-lead-call', 'soc-soar'] as const;
 type Notifier = (typeof NOTIFIERS)[number];
+type HttpNotifier = Exclude<Notifier, 'soc-email-smtp'>;
+const HTTP_NOTIFIERS = NOTIFIERS.filter((n): n is HttpNotifier => n !== 'soc-email-smtp');
 
 const SIG = 'SECRETSIGNATURE0123456789abcdef';
 const SLACK_TOKEN = 'xoxb-1234567890-0987654321-c2FtcGxlLWRheS1ib3QtdG9rZW4';
@@ -43,6 +46,8 @@ const ACS_KEY = Buffer.from('sample-day-acs-access-key-0123456789abcdef').toStri
 const TWILIO_SID = `AC${'5a'.repeat(16)}`;
 const TWILIO_TOKEN = 'sample-day-twilio-auth-token-0000';
 const SOAR_SECRET = 'sample-day-soar-signing-secret-0123456789';
+const SMTP_USER = 'sentinel-kit@contoso.example';
+const SMTP_PASSWORD = 'sample-day-smtp-password-0123';
 
 const teams = createFakeTeams({ sig: SIG });
 const slack = createFakeSlack({ botToken: SLACK_TOKEN, channels: [CHANNEL] });
@@ -51,7 +56,8 @@ const sms = createFakeAcsSms({ accessKey: ACS_KEY, numbers: ['+18005550100'] });
 const calls = createFakeTwilioCalls({ accountSid: TWILIO_SID, authToken: TWILIO_TOKEN, callerIds: ['+18005550100'] });
 const soar = createFakeWebhook({ signingSecret: SOAR_SECRET });
 
-const servers: Partial<Record<Notifier, FakeServer>> = {};
+const servers: Partial<Record<HttpNotifier, FakeServer>> = {};
+let smtp: FakeSmtp;
 const temp: string[] = [];
 const sentSteps = new Map<Notifier, DeliveryStep[]>();
 const requestsAfterDay: number[] = [];
@@ -61,18 +67,19 @@ let poisoned = 0;
 const received: Array<{ path: string }> = [];
 
 function requestCount(): number {
-  return received.length;
+  return received.length + smtp.sessions;
 }
 
 beforeAll(async () => {
   const handlers = { 'soc-teams': teams.handler, 'soc-slack': slack.handler, 'soc-email': email.handler, 'soc-lead-sms': sms.handler, 'soc-lead-call': calls.handler, 'soc-soar': soar.handler };
-  for (const name of NOTIFIERS) {
+  smtp = await startFakeSmtp({ tls: 'none', users: { [SMTP_USER]: SMTP_PASSWORD } });
+  for (const name of HTTP_NOTIFIERS) {
     servers[name] = await startFakeServer((req, params) => {
       received.push({ path: req.path });
       return handlers[name](req, params);
     });
   }
-  const url = (name: Notifier) => servers[name]!.url;
+  const url = (name: HttpNotifier) => servers[name]!.url;
   const env: NodeJS.ProcessEnv = {
     TEAMS_SOC_WEBHOOK_URL: `${url('soc-teams')}${teams.path}?sig=${SIG}`,
     SLACK_BOT_TOKEN: SLACK_TOKEN,
@@ -81,8 +88,10 @@ beforeAll(async () => {
     TWILIO_AUTH_TOKEN: TWILIO_TOKEN,
     SOAR_WEBHOOK_URL: `${url('soc-soar')}${soar.path}`,
     SOAR_SIGNING_SECRET: SOAR_SECRET,
+    SMTP_USERNAME: SMTP_USER,
+    SMTP_PASSWORD,
   };
-  const live: Record<Notifier, Record<string, string>> = {
+  const live: Record<HttpNotifier, Record<string, string>> = {
     'soc-teams': { webhookUrl: 'env:TEAMS_SOC_WEBHOOK_URL' },
     'soc-slack': { botToken: 'env:SLACK_BOT_TOKEN', channel: CHANNEL, apiUrl: `${url('soc-slack')}/api` },
     'soc-email': { acsEndpoint: url('soc-email'), acsAccessKey: 'env:ACS_ACCESS_KEY' },
@@ -90,7 +99,9 @@ beforeAll(async () => {
     'soc-lead-call': { twilioAccountSid: 'env:TWILIO_ACCOUNT_SID', twilioAuthToken: 'env:TWILIO_AUTH_TOKEN', twilioApiUrl: url('soc-lead-call'), ackUrl: 'https://spk-func.azurewebsites.net/api/ack/voice' },
     'soc-soar': { url: 'env:SOAR_WEBHOOK_URL', signingSecret: 'env:SOAR_SIGNING_SECRET' },
   };
-  const { dir, kit } = await liveCopyOfPlaybooks(live);
+  // plain text is allowed to a loopback relay only; TLS and its certificate checks are email-smtp.test.ts's
+  const smtpFields = { smtpHost: smtp.host, smtpPort: smtp.port, smtpTls: 'none', smtpUsername: 'env:SMTP_USERNAME', smtpPassword: 'env:SMTP_PASSWORD' };
+  const { dir, kit } = await liveCopyOfPlaybooks(live, { 'soc-email-smtp': { of: 'soc-email', fields: smtpFields } });
   temp.push(dir);
   const outboxDir = await mkdtemp(join(tmpdir(), 'spk-outbox-'));
   temp.push(outboxDir);
@@ -143,7 +154,7 @@ beforeAll(async () => {
 }, 240_000);
 
 afterAll(async () => {
-  await Promise.all(Object.values(servers).map((s) => s?.close()));
+  await Promise.all([...Object.values(servers).map((s) => s?.close()), smtp?.close()]);
   await Promise.all(temp.map((d) => rm(d, { recursive: true, force: true })));
 });
 
@@ -179,6 +190,16 @@ describe('the sample day with every notifier live', () => {
     expect(sms.sent).toHaveLength(stepsOf('soc-lead-sms').length);
     expect(sms.replays).toBe(0);
     expect(sms.rejections).toEqual([]);
+  });
+
+  it('email over SMTP, to a real SMTP server: one mail per step, by its Message-ID, threaded per incident', () => {
+    const steps = stepsOf('soc-email-smtp');
+    expect(steps.length).toBeGreaterThan(0);
+    const ids = smtp.accepted.map((m) => m.parsed.messageId?.replace(/^<|@.*$/g, ''));
+    expect(ids.sort()).toEqual(steps.map((s) => s.idempotencyKey).sort());
+    expect(smtp.accepted.every((m) => m.user === SMTP_USER && m.envelope.to.join() === 'soc@contoso.example')).toBe(true);
+    const threads = new Set(smtp.accepted.map((m) => m.parsed.references));
+    expect(threads.size).toBe(new Set(steps.map((s) => s.incidentKey)).size);
   });
 
   it('voice through Twilio: one call per step to the SOC lead, each asking "press 1" for its own step', () => {

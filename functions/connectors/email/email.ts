@@ -1,16 +1,20 @@
 /**
  * Email, live: the step's message (payload.ts `emailMessage`, the same one the .eml outbox file
- * holds) sent through Azure Communication Services Email (acs.ts) or Microsoft Graph sendMail
- * (graph.ts), chosen per receiver by `transport` (default: acs when acsEndpoint is set, else graph).
+ * holds) sent through Azure Communication Services Email (acs.ts), Microsoft Graph sendMail
+ * (graph.ts) or an SMTP server (smtp.ts, the .eml itself), chosen per receiver by `transport`
+ * (default: acs when acsEndpoint is set, else graph when graphBaseUrl is, else smtp).
  *
  * Auth: ACS signs with the access key (HMAC-SHA256) when the receiver has `acsAccessKey`, else asks the
  * Function App's managed identity for an Entra token (scope https://communication.azure.com/.default);
- * Graph always uses the managed identity (application permission Mail.Send, scope <graph host>/.default).
+ * Graph always uses the managed identity (application permission Mail.Send, scope <graph host>/.default);
+ * SMTP signs in with smtpUsername/smtpPassword (AUTH PLAIN or LOGIN inside TLS) or not at all.
  * A token is cached per connector (one connector per receiver and process), so deliveries share it.
  */
 import type { TokenCredential } from '@azure/identity';
+import type { ConnectionOptions } from 'node:tls';
 import { KitError } from '../../core/errors.js';
 import { acsHmacAuth, createTargetClient, entraTokenAuth, type HttpPolicy, type TargetClient } from '../http/index.js';
+import { DEFAULT_TIMEOUT_MS } from '../http/send.js';
 import type { LiveConnectorOptions } from '../kind.js';
 import { jsonBytes } from '../request.js';
 import { resolveSecret } from '../secrets.js';
@@ -20,6 +24,7 @@ import { fitMessage } from './fit.js';
 import { GRAPH_MAX_BYTES, graphError, graphScope, graphSendMailBody, graphSendMailCheck, graphSendMailPath } from './graph.js';
 import { emailMessage } from './payload.js';
 import type { EmailReceiver, EmailTransport } from './schema.js';
+import { isLoopbackHost, sendWithSmtp, SMTP_DEFAULT_PORT } from './smtp.js';
 
 export interface EmailConnectorOptions extends LiveConnectorOptions<EmailReceiver> {
   /** the identity for Entra tokens; default DefaultAzureCredential (the managed identity in Azure) */
@@ -30,6 +35,8 @@ export interface EmailConnectorOptions extends LiveConnectorOptions<EmailReceive
   now?: () => number;
   acsMaxPolls?: number;
   acsPollBudgetMs?: number;
+  /** SMTP: extra TLS options, for a test server's own CA; certificate and name checks stay on */
+  smtpTlsOptions?: ConnectionOptions;
 }
 
 function configError(message: string, field: string): KitError {
@@ -39,13 +46,29 @@ function configError(message: string, field: string): KitError {
 /** Which API a receiver sends through; a transport without its endpoint is a config error. */
 export function transportOf(receiver: EmailReceiver, receiverName: string): EmailTransport {
   const at = `receivers.${receiverName}`;
-  const transport = receiver.transport ?? (receiver.acsEndpoint !== undefined ? 'acs' : receiver.graphBaseUrl !== undefined ? 'graph' : undefined);
-  if (transport === undefined) throw configError(`${at} has neither acsEndpoint nor graphBaseUrl: this receiver delivers to the outbox, not by email`, at);
+  const transport =
+    receiver.transport ??
+    (receiver.acsEndpoint !== undefined ? 'acs' : receiver.graphBaseUrl !== undefined ? 'graph' : receiver.smtpHost !== undefined ? 'smtp' : undefined);
+  if (transport === undefined) throw configError(`${at} has no acsEndpoint, graphBaseUrl or smtpHost: this receiver delivers to the outbox, not by email`, at);
   if (transport === 'acs' && receiver.acsEndpoint === undefined) throw configError(`${at}.acsEndpoint is required with transport: acs`, `${at}.acsEndpoint`);
   if (transport === 'graph' && receiver.graphBaseUrl === undefined) {
     throw configError(`${at}.graphBaseUrl is required with transport: graph (https://graph.microsoft.com/v1.0, or your national cloud's Graph)`, `${at}.graphBaseUrl`);
   }
-  if (transport === 'graph' && receiver.acsAccessKey !== undefined) throw configError(`${at}.acsAccessKey is for transport: acs; Graph uses the managed identity`, `${at}.acsAccessKey`);
+  if (transport !== 'acs' && receiver.acsAccessKey !== undefined) throw configError(`${at}.acsAccessKey is for transport: acs`, `${at}.acsAccessKey`);
+  if (transport === 'smtp') {
+    if (receiver.smtpHost === undefined) throw configError(`${at}.smtpHost is required with transport: smtp`, `${at}.smtpHost`);
+    if ((receiver.smtpUsername === undefined) !== (receiver.smtpPassword === undefined)) {
+      const missing = receiver.smtpUsername === undefined ? 'smtpUsername' : 'smtpPassword';
+      throw configError(`${at}.${missing} is required: smtpUsername and smtpPassword go together`, `${at}.${missing}`);
+    }
+    if (receiver.smtpTls === 'none' && !isLoopbackHost(receiver.smtpHost)) {
+      throw configError(`${at}.smtpTls: none is only for a relay on this machine (localhost); use starttls or implicit`, `${at}.smtpTls`);
+    }
+  } else {
+    for (const field of ['smtpHost', 'smtpPort', 'smtpTls', 'smtpUsername', 'smtpPassword'] as const) {
+      if (receiver[field] !== undefined) throw configError(`${at}.${field} is for transport: smtp`, `${at}.${field}`);
+    }
+  }
   return transport;
 }
 
@@ -128,6 +151,22 @@ export function createEmailConnector(options: EmailConnectorOptions): Connector 
           fitted,
           request.attempt ?? 1,
           signal,
+        );
+      } else if (transport === 'smtp') {
+        const tls = receiver.smtpTls ?? 'starttls';
+        const username = resolveSecret(receiver.smtpUsername, env(), `receivers.${receiverName}.smtpUsername`);
+        const password = resolveSecret(receiver.smtpPassword, env(), `receivers.${receiverName}.smtpPassword`);
+        await sendWithSmtp(
+          {
+            host: receiver.smtpHost!,
+            port: receiver.smtpPort ?? SMTP_DEFAULT_PORT[tls],
+            tls,
+            ...(username !== undefined && password !== undefined ? { credentials: { username, password } } : {}),
+            timeoutMs: options.fetchTimeoutMs ?? DEFAULT_TIMEOUT_MS,
+            ...(signal ? { signal } : {}),
+            ...(options.smtpTlsOptions ? { tlsOptions: options.smtpTlsOptions } : {}),
+          },
+          message,
         );
       } else {
         const client = graphClient();
