@@ -48,6 +48,30 @@ export function detectShape(raw: unknown): EventShape {
   throw notAnIncident('none of those fields is present');
 }
 
+/**
+ * Real trigger bodies nest about 7 levels and Graph incidents about 6. Anything far deeper is a caller's
+ * mistake or an attack, and the recursive walks behind the parse (the replay fingerprint's canonical
+ * JSON) would overflow the stack on it: a 500 that the Logic App would retry for ever.
+ */
+export const MAX_EVENT_DEPTH = 64;
+
+/** how deep `raw` nests, walked without recursion; stops counting once past `limit` */
+export function nestingDepth(raw: unknown, limit = MAX_EVENT_DEPTH): number {
+  let deepest = 0;
+  const stack: Array<[unknown, number]> = [[raw, 1]];
+  while (stack.length > 0) {
+    const [value, depth] = stack.pop()!;
+    if (value === null || typeof value !== 'object') continue;
+    if (depth > deepest) deepest = depth;
+    if (deepest > limit) return deepest;
+    for (const child of Array.isArray(value) ? value : Object.values(value)) if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+  }
+  return deepest;
+}
+
 export function parseEvent(raw: unknown): IncidentEvent {
+  if (nestingDepth(raw) > MAX_EVENT_DEPTH) {
+    throw new KitError(`body: nested deeper than ${MAX_EVENT_DEPTH} levels; no Sentinel trigger or Graph incident is`, { kind: 'validation', statusCode: 400, where: { field: 'body' } });
+  }
   return detectShape(raw) === 'sentinel' ? parseSentinelTrigger(raw) : parseGraphIncident(raw);
 }
