@@ -11,6 +11,7 @@
  * Each body's `label` starts with its kind (`<kind>:` …), one of FUZZ_KINDS. `contentType` undefined means
  * `application/json`; an empty string means "send no content-type header".
  */
+import { seededRandom } from '../helpers/fake-server.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -78,18 +79,6 @@ export function sampleBodies(): string[] {
     .split('\n')
     .filter((l) => l.trim() !== '');
   return samples;
-}
-
-/** mulberry32: a tiny seeded PRNG, [0, 1) */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -550,7 +539,7 @@ function one(d: Dice, seed: number, index: number, forced?: FuzzKind): FuzzedBod
  * kind, in order, so any n >= FUZZ_KINDS.length covers every kind; the rest are drawn by WEIGHTS.
  */
 export function* fuzzedBodies(seed: number, n: number): Iterable<FuzzedBody> {
-  const d = new Dice(prng(seed));
+  const d = new Dice(seededRandom(seed));
   for (let i = 0; i < n; i++) yield one(d, seed, i, FUZZ_KINDS[i]);
 }
 
